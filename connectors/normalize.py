@@ -1,0 +1,327 @@
+"""From bytes to events: framing, envelope unwrapping, detection, mapping and validation.
+
+Plain functions, testable without Beam; the pipeline calls them in batches. Every record that goes in
+comes out as exactly one of: an ``Event``, a ``DeadLetter`` or a ``NonEvent``. That one-to-one rule is
+what makes the run summary's invariant (read = written + dead letters + duplicates + non-events) hold.
+
+What is a record: one JSON line, one element of a ``Records``/``records``/array container, one message
+inside a delivery envelope; or, when a file cannot be read at all (empty, corrupt gzip), the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import orjson
+from pydantic import ValidationError
+
+from connectors.base import Connector, MapContext, Unwrapped
+from connectors.errors import MappingError, NonEvent
+from connectors.registry import connectors
+from schemas.deadletter import DeadLetter
+from schemas.event import Event
+
+Result = Event | DeadLetter | NonEvent
+
+MAX_RECORD_BYTES = 1 << 20  # 1 MiB: larger than any audit record the three clouds emit
+MAX_LINE_BYTES = 256 << 20  # a line (or whole document) past this is not read into memory
+MAX_DEPTH = 4  # envelopes inside envelopes (SNS in SQS in ...), no deeper
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class Normalizer:
+    """Holds the options and the connector list; ``records``/``stream``/``blob`` do the work."""
+
+    def __init__(
+        self,
+        max_record_bytes: int = MAX_RECORD_BYTES,
+        keep_raw: bool = True,
+        registered: Iterable[Connector] | None = None,
+    ) -> None:
+        self.max_record_bytes = max_record_bytes
+        self.keep_raw = keep_raw
+        self.connectors = tuple(registered) if registered is not None else connectors()
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def blob(self, data: bytes, location: str) -> Iterator[Result]:
+        """A whole file's bytes (plain or gzip)."""
+        return self.stream(io.BytesIO(data), location)
+
+    def stream(self, f: BinaryIO, location: str) -> Iterator[Result]:
+        """A file object, read incrementally: memory stays bounded by the largest line, whatever the
+        file's size. Gzip is detected by its magic bytes, not by the name."""
+        head = f.read(2)
+        if not head:
+            yield _dead("read", "empty_file", "file is empty (0 bytes)", b"", location)
+            return
+        src: BinaryIO = io.BufferedReader(_Prepend(head, f), buffer_size=1 << 20)  # type: ignore[assignment]
+        if head == _GZIP_MAGIC:
+            src = gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[assignment]
+        ingested = datetime.now(UTC)
+        counter = [0]
+        try:
+            yield from self._lines(src, location, ingested, counter)
+        except (EOFError, OSError, zlib.error) as exc:
+            # The records before the damage have been yielded already; the rest is one dead letter.
+            yield _dead(
+                "read",
+                "corrupt_gzip",
+                f"gzip stream is truncated or corrupt after {counter[0]} records: {exc}",
+                b"",
+                f"{location}#{counter[0]}",
+            )
+
+    def _lines(self, f: BinaryIO, location: str, ingested: datetime, counter: list[int]) -> Iterator[Result]:
+        first = True
+        saw_content = False
+        while True:
+            line = f.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                break
+            if len(line) > MAX_LINE_BYTES:
+                rest = _drain_line(f)
+                yield self._dead_record(
+                    "parse",
+                    "oversized_record",
+                    f"line longer than {MAX_LINE_BYTES} bytes (at least {len(line) + rest}); first "
+                    f"{self.max_record_bytes} bytes kept",
+                    line[: self.max_record_bytes],
+                    location,
+                    counter,
+                )
+                first = False
+                continue
+            stripped = line.strip()
+            if first and stripped.startswith(b"\xef\xbb\xbf"):
+                stripped = stripped[3:].strip()
+            if not stripped:
+                continue
+            saw_content = True
+            try:
+                obj = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                if first and stripped[:1] in (b"{", b"["):
+                    # Perhaps a pretty-printed document (gcloud --format=json, the REST API sample):
+                    # read it whole, within bounds, and try again.
+                    rest = f.read(MAX_LINE_BYTES)
+                    doc = stripped + b"\n" + rest
+                    try:
+                        obj = orjson.loads(doc)
+                    except orjson.JSONDecodeError:
+                        yield from self._lines_of(doc, location, ingested, counter)
+                        return
+                    yield from self._expand(obj, doc, location, ingested, counter, None, 0)
+                    return
+                yield self._dead_record("parse", "invalid_json", f"invalid JSON: {exc}", stripped, location, counter)
+                first = False
+                continue
+            first = False
+            yield from self._expand(obj, stripped, location, ingested, counter, None, 0)
+        if not saw_content:
+            yield _dead("read", "empty_file", "file has no content (only white space)", b"", location)
+
+    def _lines_of(self, doc: bytes, location: str, ingested: datetime, counter: list[int]) -> Iterator[Result]:
+        # The document did not parse whole either: judge each line alone so one bad line costs one record.
+        for raw_line in doc.split(b"\n"):
+            s = raw_line.strip()
+            if not s:
+                continue
+            try:
+                obj = orjson.loads(s)
+            except orjson.JSONDecodeError as exc:
+                yield self._dead_record("parse", "invalid_json", f"invalid JSON: {exc}", s, location, counter)
+                continue
+            yield from self._expand(obj, s, location, ingested, counter, None, 0)
+
+    # --- parsed objects --------------------------------------------------------------------------
+
+    def records(
+        self, objs: Iterable[Any], location: str, envelope: str | None = None
+    ) -> Iterator[Result]:
+        """Already-parsed JSON values (from a queue message, an API page, a test)."""
+        ingested = datetime.now(UTC)
+        counter = [0]
+        for obj in objs:
+            yield from self._expand(obj, None, location, ingested, counter, envelope, 0)
+
+    def _expand(
+        self,
+        obj: Any,
+        raw: bytes | None,
+        location: str,
+        ingested: datetime,
+        counter: list[int],
+        envelope: str | None,
+        depth: int,
+    ) -> Iterator[Result]:
+        if isinstance(obj, list):
+            for item in obj:
+                yield from self._expand(item, None, location, ingested, counter, envelope or "json_array", depth + 1)
+            return
+        if not isinstance(obj, dict):
+            raw_b = raw if raw is not None else _dumps(obj)
+            yield self._dead_record(
+                "parse",
+                "unknown_shape",
+                f"a JSON {type(obj).__name__} is not an audit record",
+                raw_b,
+                location,
+                counter,
+            )
+            return
+        if depth <= MAX_DEPTH:
+            for c in self.connectors:
+                try:
+                    u = c.unwrap(obj)
+                except MappingError as exc:
+                    yield self._dead_record(
+                        "parse", exc.code, exc.reason, raw if raw is not None else _dumps(obj), location, counter
+                    )
+                    return
+                if u is None:
+                    continue
+                if isinstance(u, NonEvent):
+                    loc = f"{location}#{counter[0]}"
+                    counter[0] += 1
+                    yield NonEvent(u.kind, loc)
+                    return
+                yield from self._expand_items(u, location, ingested, counter, depth)
+                return
+        yield self.map_one(obj, raw, location, ingested, counter, envelope)
+
+    def _expand_items(
+        self, u: Unwrapped, location: str, ingested: datetime, counter: list[int], depth: int
+    ) -> Iterator[Result]:
+        for item in u.items:
+            if isinstance(item, str | bytes):
+                b = item.encode("utf-8") if isinstance(item, str) else item
+                try:
+                    parsed = orjson.loads(b)
+                except orjson.JSONDecodeError as exc:
+                    yield self._dead_record(
+                        "parse", "invalid_json", f"invalid JSON inside {u.envelope}: {exc}", b, location, counter
+                    )
+                    continue
+                yield from self._expand(parsed, b, location, ingested, counter, u.envelope, depth + 1)
+            else:
+                yield from self._expand(item, None, location, ingested, counter, u.envelope, depth + 1)
+
+    def map_one(
+        self,
+        record: dict[str, Any],
+        raw: bytes | None,
+        location: str,
+        ingested: datetime,
+        counter: list[int],
+        envelope: str | None,
+    ) -> Result:
+        loc = f"{location}#{counter[0]}"
+        counter[0] += 1
+        raw_b = raw if raw is not None else _dumps(record)
+        if len(raw_b) > self.max_record_bytes:
+            return _dead(
+                "parse",
+                "oversized_record",
+                f"record of {len(raw_b)} bytes exceeds the limit of {self.max_record_bytes} bytes",
+                raw_b,
+                loc,
+            )
+        connector = self.detect(record)
+        if connector is None:
+            keys = ", ".join(sorted(str(k) for k in record)[:8]) or "none"
+            return _dead(
+                "parse", "unknown_shape", f"no connector recognises a record with keys: {keys}", raw_b, loc
+            )
+        raw_s = raw_b.decode("utf-8", "replace")
+        ctx = MapContext(location=loc, raw=raw_s, envelope=envelope, ingested=ingested)
+        try:
+            out = connector.map(record, ctx)
+        except MappingError as exc:
+            return _dead("map", exc.code, f"{connector.format}: {exc.reason}", raw_b, loc)
+        except Exception as exc:  # a mapper bug must cost one record, not the run
+            return _dead(
+                "map", "mapper_error", f"{connector.format}: {type(exc).__name__}: {exc}", raw_b, loc
+            )
+        if isinstance(out, NonEvent):
+            return NonEvent(out.kind, loc)
+        if not self.keep_raw:
+            out["raw"] = None
+        try:
+            return Event.model_validate(out)
+        except ValidationError as exc:
+            return _dead("validate", "invalid_event", f"{connector.format}: {_summarize(exc)}", raw_b, loc)
+
+    def detect(self, record: dict[str, Any]) -> Connector | None:
+        for c in self.connectors:
+            if c.claims(record):
+                return c
+        return None
+
+    def _dead_record(
+        self, stage: str, code: str, reason: str, payload: bytes, location: str, counter: list[int]
+    ) -> DeadLetter:
+        loc = f"{location}#{counter[0]}"
+        counter[0] += 1
+        return _dead(stage, code, reason, payload, loc)
+
+
+def _dead(stage: str, code: str, reason: str, payload: bytes, location: str) -> DeadLetter:
+    return DeadLetter(stage=stage, code=code, reason=reason, payload=payload, location=location)
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return repr(obj).encode("utf-8", "replace")
+
+
+def _summarize(exc: ValidationError, n: int = 3) -> str:
+    parts = []
+    for err in exc.errors()[:n]:
+        path = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{path}: {err['msg']}")
+    more = exc.error_count() - n
+    return "invalid event: " + "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _drain_line(f: BinaryIO) -> int:
+    n = 0
+    while True:
+        chunk = f.readline(1 << 20)
+        n += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return n
+
+
+class _Prepend(io.RawIOBase):
+    """A read-only stream that gives back already-read head bytes before the rest of ``f``."""
+
+    def __init__(self, head: bytes, f: BinaryIO) -> None:
+        self._head = head
+        self._f = f
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._f.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def normalize_bytes(data: bytes, location: str = "<bytes>") -> list[Result]:
+    """Convenience for tests and the CLI: a whole file's bytes to results."""
+    return list(Normalizer().blob(data, location))

@@ -1,0 +1,73 @@
+"""Timestamp parsing shared by the mappers: every cloud's text forms to an aware UTC datetime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from connectors.errors import MappingError
+
+# Anything outside this window is a broken clock or a broken record, not an audit event.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def _fraction_digits(text: str) -> int:
+    dot = text.find(".")
+    if dot < 0:
+        return 0
+    n = 0
+    for ch in text[dot + 1 :]:
+        if ch.isdigit():
+            n += 1
+        else:
+            break
+    return n
+
+
+def parse_time(value: object, field: str) -> tuple[datetime, str | None]:
+    """Parse a timestamp; return (UTC datetime, original text if it is finer than microseconds).
+
+    Accepts ISO 8601 with 'Z', offsets, a space separator, 0-9 fraction digits (text without a zone is
+    UTC, as BigQuery exports write it), and epoch seconds or milliseconds as numbers.
+    Raises MappingError naming the field when the value is missing, unreadable or absurd.
+    """
+    if value is None or value == "":
+        raise MappingError("missing_time", f"no timestamp in {field}")
+    text: str | None = None
+    if isinstance(value, bool):
+        raise MappingError("bad_time", f"{field} is a boolean, not a timestamp")
+    if isinstance(value, int | float):
+        seconds = value / 1000.0 if value > 1e11 else float(value)
+        try:
+            dt = datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise MappingError("bad_time", f"{field}={value!r} is not a usable epoch time") from exc
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise MappingError("bad_time", f"{field}={_short(value)} is not an ISO 8601 timestamp") from exc
+        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    else:
+        raise MappingError("bad_time", f"{field} is a {type(value).__name__}, not a timestamp")
+    now = datetime.now(UTC)
+    if dt < EARLIEST or dt > now + FUTURE_SLACK:
+        raise MappingError("absurd_time", f"{field}={_short(value)} is outside {EARLIEST.year}..now")
+    keep = text if text is not None and _fraction_digits(text) > 6 else None
+    return dt, keep
+
+
+def parse_time_opt(value: object) -> datetime | None:
+    """Lenient form for secondary timestamps (observed, session created): None when unreadable."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse_time(value, "optional")[0]
+    except MappingError:
+        return None
+
+
+def _short(value: object, n: int = 60) -> str:
+    s = repr(value)
+    return s if len(s) <= n else s[: n - 3] + "..."

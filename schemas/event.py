@@ -1,0 +1,285 @@
+"""The cloudaudit event model, version 1.
+
+One record answers who did what, where, when and how, the same way for every cloud. Field paths are a
+contract with detection rules and sinks: inside a schema version a field is never renamed or retyped;
+new optional fields may be added.
+
+Mappers fill what the source says; enrichers fill the context fields (``who.person``, ``where.source``
+geo/ASN/tags, ``what.category``/``risk_tags`` refinements); nobody guesses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = "1"
+
+
+class _Model(BaseModel):
+    # Unknown keys are a mapper bug, not something to carry silently.
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, validate_default=False)
+
+
+# --- vocabularies -------------------------------------------------------------------------------
+
+
+class ActorType(StrEnum):
+    human = "human"
+    service = "service"
+    role_session = "role_session"
+    root = "root"
+    cloud_service = "cloud_service"
+    anonymous = "anonymous"
+    unknown = "unknown"
+
+
+class CredentialType(StrEnum):
+    long_lived = "long_lived"
+    temporary = "temporary"
+    unknown = "unknown"
+
+
+class Activity(StrEnum):
+    create = "create"
+    read = "read"
+    update = "update"
+    delete = "delete"
+    login = "login"
+    other = "other"
+
+
+class Category(StrEnum):
+    authentication = "authentication"
+    iam = "iam"
+    configuration = "configuration"
+    logging = "logging"
+    encryption = "encryption"
+    network = "network"
+    compute = "compute"
+    storage = "storage"
+    data_access = "data_access"
+    other = "other"
+
+
+class Outcome(StrEnum):
+    success = "success"
+    failure = "failure"
+    unknown = "unknown"
+
+
+class Provider(StrEnum):
+    aws = "aws"
+    gcp = "gcp"
+    azure = "azure"
+
+
+class Client(StrEnum):
+    console = "console"
+    cli = "cli"
+    sdk = "sdk"
+    terraform = "terraform"
+    cloud_service = "cloud_service"
+    other = "other"
+    unknown = "unknown"
+
+
+class Format(StrEnum):
+    aws_cloudtrail = "aws.cloudtrail"
+    gcp_audit = "gcp.audit"
+    azure_activity = "azure.activity"
+
+
+# --- when ---------------------------------------------------------------------------------------
+
+
+class When(_Model):
+    time: datetime = Field(description="When it happened, UTC.")
+    time_text: str | None = Field(
+        default=None,
+        description="The original timestamp text, kept when it has more precision than microseconds "
+        "(GCP nanoseconds, Azure 100 ns ticks).",
+    )
+    observed: datetime | None = Field(
+        default=None, description="When the cloud logged or delivered it (GCP receiveTimestamp, ...)."
+    )
+    ingested: datetime | None = Field(default=None, description="When this pipeline processed it.")
+
+    @field_validator("time", "observed", "ingested")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        if v is not None and (v.tzinfo is None or v.utcoffset() is None):
+            raise ValueError("timestamp must carry a time zone (mappers convert to UTC)")
+        return v
+
+
+# --- who ----------------------------------------------------------------------------------------
+
+
+class Actor(_Model):
+    type: ActorType = ActorType.unknown
+    id: str | None = Field(default=None, description="Stable principal id: ARN, principal subject, object id.")
+    name: str | None = None
+    email: str | None = None
+    account: str | None = Field(default=None, description="Account/project/tenant the principal belongs to.")
+    credential_id: str | None = Field(default=None, description="Access key id, key id, token id.")
+    credential_type: CredentialType | None = None
+    app_id: str | None = Field(default=None, description="OAuth client / application id.")
+
+
+class Session(_Model):
+    id: str | None = None
+    name: str | None = Field(default=None, description="Role session name, SSO user name.")
+    issuer: str | None = Field(default=None, description="What issued the session: role ARN, IdP, ...")
+    issuer_type: str | None = None
+    mfa: bool | None = None
+    created: datetime | None = None
+
+
+class Principal(_Model):
+    """One hop of an impersonation / delegation chain."""
+
+    id: str | None = None
+    type: ActorType | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class Person(_Model):
+    """Identity enrichment: who the principal is in the directory, the same across clouds."""
+
+    id: str | None = None
+    known: bool = False
+    kind: str | None = Field(default=None, description="person or service identity")
+    name: str | None = None
+    email: str | None = None
+    department: str | None = None
+    manager: str | None = None
+    status: str | None = None
+    privileged: bool | None = None
+
+
+class Who(_Model):
+    actor: Actor = Field(default_factory=Actor)
+    session: Session | None = None
+    delegation: list[Principal] = Field(
+        default_factory=list, description="Impersonation chain, original caller first, acting principal last."
+    )
+    invoked_by: str | None = Field(default=None, description="Cloud service acting for the actor.")
+    person: Person | None = None
+
+
+# --- what ---------------------------------------------------------------------------------------
+
+
+class Error(_Model):
+    code: str | None = None
+    message: str | None = None
+
+
+class Resource(_Model):
+    type: str | None = None
+    id: str | None = None
+    name: str | None = None
+    account: str | None = None
+    region: str | None = None
+
+
+class What(_Model):
+    action: str = Field(description="Canonical service:operation, e.g. iam:CreateAccessKey.")
+    operation: str = Field(description="The operation as the source names it.")
+    service: str | None = Field(default=None, description="The service as the source names it.")
+    activity: Activity = Activity.other
+    category: Category = Category.other
+    read_only: bool | None = None
+    outcome: Outcome = Outcome.unknown
+    error: Error | None = None
+    resources: list[Resource] = Field(default_factory=list)
+    request: str | None = Field(default=None, description="Request parameters, compact JSON.")
+    response: str | None = Field(default=None, description="Response elements, compact JSON.")
+    risk_tags: list[str] = Field(default_factory=list)
+
+
+# --- where --------------------------------------------------------------------------------------
+
+
+class Geo(_Model):
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class NetworkSource(_Model):
+    ip: str | None = Field(default=None, description="Caller IP address (v4 or v6); never a host name.")
+    domain: str | None = Field(
+        default=None, description="Caller host name when the source is a service (or 'AWS Internal')."
+    )
+    geo: Geo | None = None
+    asn: int | None = None
+    as_org: str | None = None
+    cloud_provider: str | None = None
+    cloud_service: str | None = None
+    internal: bool | None = None
+    threat_tags: list[str] = Field(default_factory=list)
+
+
+class Where(_Model):
+    provider: Provider
+    account: str | None = Field(default=None, description="Where it happened (not the caller's account).")
+    org: str | None = None
+    region: str | None = None
+    source: NetworkSource = Field(default_factory=NetworkSource)
+    vpc_endpoint: str | None = None
+
+
+# --- how ----------------------------------------------------------------------------------------
+
+
+class Auth(_Model):
+    method: str | None = None
+    mfa: bool | None = None
+
+
+class Tls(_Model):
+    version: str | None = None
+    cipher: str | None = None
+
+
+class How(_Model):
+    user_agent: str | None = None
+    client: Client = Client.unknown
+    auth: Auth | None = None
+    tls: Tls | None = None
+    request_id: str | None = None
+    correlation_id: str | None = None
+
+
+# --- source -------------------------------------------------------------------------------------
+
+
+class SourceInfo(_Model):
+    format: Format
+    native_id: str | None = None
+    log: str | None = Field(default=None, description="Trail, log name or category.")
+    shape: str | None = Field(default=None, description="The wire shape the record arrived in.")
+    location: str | None = Field(default=None, description="Where it was read, e.g. s3://bucket/key#3.")
+
+
+# --- the event ----------------------------------------------------------------------------------
+
+
+class Event(_Model):
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    id: str = Field(description="Deterministic from source format and native id: same input, same id.")
+    when: When
+    who: Who = Field(default_factory=Who)
+    what: What
+    where: Where
+    how: How = Field(default_factory=How)
+    source: SourceInfo
+    raw: str | None = Field(default=None, description="The original record, compact JSON.")
