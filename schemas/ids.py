@@ -13,11 +13,6 @@ import hashlib
 
 def event_id(fmt: str, native_id: str | None, *parts: object) -> str:
     """32 hex characters (128 bits) of BLAKE2b over the format, native id and the disambiguating parts."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(fmt.encode())
-    h.update(b"\x1f")
-    h.update((native_id or "").encode("utf-8", "surrogatepass"))
-    for p in parts:
-        h.update(b"\x1f")
-        h.update(("" if p is None else str(p)).encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+    # One update over the joined text: the same bytes as feeding the parts one by one, half the calls.
+    text = "\x1f".join((fmt, native_id or "", *("" if p is None else str(p) for p in parts)))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
