@@ -53,23 +53,25 @@ def activity_from_operation(operation: str) -> str:
     if not operation:
         return "other"
     whole = operation.replace("_", "").replace("-", "").lower()
-    if whole in _VERBS and _VERBS[whole] == "login":
-        return "login"
-    if "login" in whole or "signin" in whole:
+    if _VERBS.get(whole) == "login":
         return "login"
     # Dotted and slashed names put the verb last (firewalls.insert, roleAssignments/write).
     for sep in ("/", "."):
         if sep in operation:
             last = operation.rsplit(sep, 1)[-1]
-            verb = _first_word(last)
-            if verb in _VERBS:
-                return _VERBS[verb]
             if last.lower() in _VERBS:
                 return _VERBS[last.lower()]
             operation = last
             break
     verb = _first_word(operation)
-    return _VERBS.get(verb, "other")
+    if verb in _VERBS:
+        return _VERBS[verb]
+    # Only a name that starts with no known verb is a sign-in by its wording (ConsoleLogin,
+    # loginFailure); CreateLoginProfile manages a password and is a create.
+    low = operation.lower()
+    if "login" in low or "signin" in low or "logon" in low:
+        return "login"
+    return "other"
 
 
 def _first_word(name: str) -> str:
@@ -79,7 +81,9 @@ def _first_word(name: str) -> str:
 
 _CLI = ("aws-cli", "command/gcloud", "gcloud-python", "azurecli", "azure-cli", "azure cli", "gsutil",
         "aws-shell", "powershell", "azurepowershell", "google-cloud-sdk gcloud", "cloud-sdk")
-_TERRAFORM = ("terraform", "hashicorp", "pulumi", "cloudformation")
+# Terraform and its provider agents; CloudFormation calls come from the service host name instead
+# (cloudformation.amazonaws.com, a cloud service acting for the stack's caller).
+_TERRAFORM = ("terraform", "hashicorp")
 _SDK = ("boto3", "botocore", "aws-sdk", "aws-internal", "google-api-", "google-cloud-sdk", "grpc-",
         "gl-python", "gl-go", "gl-java", "gcloud-golang", "google-http-java-client", "azsdk",
         "azure-sdk", "python-requests", "okhttp", "go-http-client", "apache-httpclient", "jets3t",
