@@ -24,6 +24,12 @@ KNOWN_DEAD: dict[str, str] = {
     **{f"aws/panther_cloudtrail_test_events.jsonl#{i}": "missing_time" for i in _AWS_NO_TIME},
     "aws/panther_cloudtrail_test_events.jsonl#312": "bad_time",
     "aws/panther_cloudtrail_test_events.jsonl#438": "bad_time",
+    # GCP rule-test fragments: no methodName (some mis-nest it inside metadata), no time at all, a
+    # placeholder receiveTimestamp, or a bare {"methodName": ...} that is not a LogEntry.
+    **{f"gcp/panther_gcp_auditlog_test_events.jsonl#{i}": "missing_operation" for i in (4, 9, 30, 65, 66, 101)},
+    **{f"gcp/panther_gcp_auditlog_test_events.jsonl#{i}": "missing_time" for i in (40, 44, 47, 116)},
+    "gcp/panther_gcp_auditlog_test_events.jsonl#28": "bad_time",
+    **{f"gcp/panther_gcp_auditlog_test_events.jsonl#{i}": "unknown_shape" for i in (38, 39, 43)},
 }
 
 
