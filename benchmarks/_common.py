@@ -1,0 +1,148 @@
+"""What the benchmark scripts share: finding the project, sample data in a temporary folder, running the
+pipeline as a child process (wall time and peak RSS), and printing figures.
+
+Benchmarks print; they never assert a time. Run them from anywhere: ``python benchmarks/bench_x.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def connectors_in_place() -> dict[str, bool]:
+    """Which connectors are real (a placeholder claims nothing and is named so)."""
+    from connectors.registry import connectors
+
+    return {c.name: type(c).__name__ != "_Placeholder" for c in connectors()}
+
+
+def pipeline_in_place() -> bool:
+    import importlib.util
+
+    return (
+        importlib.util.find_spec("pipelines.cli") is not None
+        and importlib.util.find_spec("pipelines.batch") is not None
+    )
+
+
+def describe_setup() -> str:
+    cs = ", ".join(f"{k} {'yes' if v else 'PLACEHOLDER'}" for k, v in connectors_in_place().items())
+    return f"connectors: {cs}; pipeline: {'yes' if pipeline_in_place() else 'NOT PRESENT'}"
+
+
+@contextmanager
+def workdir(keep: bool, base: str | None = None, name: str = "cloudaudit-bench-") -> Iterator[Path]:
+    """A temporary folder, removed afterwards unless ``keep``."""
+    path = Path(tempfile.mkdtemp(prefix=name, dir=base))
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f"kept: {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def generate_data(out: Path, events: int, seed: int, layout: str) -> dict[str, Any]:
+    from pipelines.sampledata import generate
+
+    t = time.perf_counter()
+    m = generate(str(out), events, seed, layout=layout)
+    took = time.perf_counter() - t
+    mib = m["bytes"] / (1 << 20)
+    print(
+        f"generated {m['records']:,} records ({events:,} events asked, layout {layout}, seed {seed}) in "
+        f"{len(m['files'])} files, {mib:,.1f} MiB, in {took:.1f}s ({events / max(took, 1e-9):,.0f} events/s)"
+    )
+    return m
+
+
+@dataclass
+class ChildRun:
+    returncode: int
+    wall_seconds: float
+    max_rss_bytes: int
+    stdout: str
+    stderr: str
+
+
+def run_child(argv: Sequence[str], cwd: Path = ROOT) -> ChildRun:
+    """Run a command, return its exit status, wall time and peak resident set size (``wait4``'s rusage:
+    this child and the descendants it waited for, nothing of this process)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        # ru_maxrss is in KiB on Linux (bytes on macOS).
+        rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+        return ChildRun(
+            p.returncode, wall, rss, out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        )
+
+
+def pipeline_argv(inputs: Path, output: Path, extra: Sequence[str] = ()) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--input",
+        str(inputs),
+        "--output",
+        str(output),
+        *extra,
+    ]
+
+
+def read_summary(output: Path) -> dict[str, Any] | None:
+    import orjson
+
+    p = output / "_summary.json"
+    return orjson.loads(p.read_bytes()) if p.is_file() else None
+
+
+def check_against_manifest(summary: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
+    """Where the run summary differs from what the generator says a correct run reports."""
+    exp = manifest["expected"]
+    got = {
+        "records read": (summary.get("records_read"), manifest["records"]),
+        "events written": (summary.get("events_written_total"), exp["events"]),
+        "duplicates dropped": (summary.get("duplicates_dropped"), exp["duplicates"]),
+        "non-events": (summary.get("non_events_total"), exp["non_events"]),
+        "dead letters": (summary.get("deadletters_total"), exp["dead_letters"]),
+    }
+    return [f"{k}: run {a}, expected {b}" for k, (a, b) in got.items() if a != b]
+
+
+def rate(n: float, seconds: float) -> str:
+    return f"{n / seconds:>12,.0f}/s" if seconds > 0 else f"{'-':>14}"
+
+
+def us_per(n: float, seconds: float) -> str:
+    return f"{seconds * 1e6 / n:>8.2f} us" if n else f"{'-':>11}"
+
+
+def mib(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MiB"
