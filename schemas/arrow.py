@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from schemas.event import Event
 
@@ -52,7 +52,7 @@ def _arrow_type(annotation: Any, in_nullable: bool = False) -> tuple[pa.DataType
             return pa.float64(), in_nullable
         if issubclass(annotation, str):
             return pa.string(), in_nullable
-        if issubclass(annotation, datetime):
+        if issubclass(annotation, datetime) or annotation is AwareDatetime:
             return TIMESTAMP, in_nullable
     raise TypeError(f"no Arrow type for {annotation!r}")
 

@@ -10,11 +10,10 @@ geo/ASN/tags, ``what.category``/``risk_tags`` refinements); nobody guesses.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1"
 
@@ -93,40 +92,65 @@ class Format(StrEnum):
     azure_activity = "azure.activity"
 
 
+# Fields are annotated with these Literal twins of the enums: pydantic checks a Literal in its Rust core,
+# while an enum costs Python-level attribute lookups on every event (about 2 us of 9 at 50k events/s).
+# The enums stay as the names code uses; tests/schemas checks that each pair holds the same words.
+ActorTypeName = Literal["human", "service", "role_session", "root", "cloud_service", "anonymous", "unknown"]
+CredentialTypeName = Literal["long_lived", "temporary", "unknown"]
+ActivityName = Literal["create", "read", "update", "delete", "login", "other"]
+CategoryName = Literal[
+    "authentication", "iam", "configuration", "logging", "encryption", "network", "compute", "storage",
+    "data_access", "other",
+]
+OutcomeName = Literal["success", "failure", "unknown"]
+ProviderName = Literal["aws", "gcp", "azure"]
+ClientName = Literal["console", "cli", "sdk", "terraform", "cloud_service", "other", "unknown"]
+FormatName = Literal["aws.cloudtrail", "gcp.audit", "azure.activity"]
+
+VOCABULARIES: dict[type[StrEnum], object] = {
+    ActorType: ActorTypeName,
+    CredentialType: CredentialTypeName,
+    Activity: ActivityName,
+    Category: CategoryName,
+    Outcome: OutcomeName,
+    Provider: ProviderName,
+    Client: ClientName,
+    Format: FormatName,
+}
+
+
+def words(literal: object) -> tuple[str, ...]:
+    return get_args(literal)
+
+
 # --- when ---------------------------------------------------------------------------------------
 
 
 class When(_Model):
-    time: datetime = Field(description="When it happened, UTC.")
+    # AwareDatetime: a naive timestamp is a mapper bug (mappers convert to UTC); checked in Rust.
+    time: AwareDatetime = Field(description="When it happened, UTC.")
     time_text: str | None = Field(
         default=None,
         description="The original timestamp text, kept when it has more precision than microseconds "
         "(GCP nanoseconds, Azure 100 ns ticks).",
     )
-    observed: datetime | None = Field(
+    observed: AwareDatetime | None = Field(
         default=None, description="When the cloud logged or delivered it (GCP receiveTimestamp, ...)."
     )
-    ingested: datetime | None = Field(default=None, description="When this pipeline processed it.")
-
-    @field_validator("time", "observed", "ingested")
-    @classmethod
-    def _utc(cls, v: datetime | None) -> datetime | None:
-        if v is not None and (v.tzinfo is None or v.utcoffset() is None):
-            raise ValueError("timestamp must carry a time zone (mappers convert to UTC)")
-        return v
+    ingested: AwareDatetime | None = Field(default=None, description="When this pipeline processed it.")
 
 
 # --- who ----------------------------------------------------------------------------------------
 
 
 class Actor(_Model):
-    type: ActorType = ActorType.unknown
+    type: ActorTypeName = "unknown"
     id: str | None = Field(default=None, description="Stable principal id: ARN, principal subject, object id.")
     name: str | None = None
     email: str | None = None
     account: str | None = Field(default=None, description="Account/project/tenant the principal belongs to.")
     credential_id: str | None = Field(default=None, description="Access key id, key id, token id.")
-    credential_type: CredentialType | None = None
+    credential_type: CredentialTypeName | None = None
     app_id: str | None = Field(default=None, description="OAuth client / application id.")
 
 
@@ -136,14 +160,14 @@ class Session(_Model):
     issuer: str | None = Field(default=None, description="What issued the session: role ARN, IdP, ...")
     issuer_type: str | None = None
     mfa: bool | None = None
-    created: datetime | None = None
+    created: AwareDatetime | None = None
 
 
 class Principal(_Model):
     """One hop of an impersonation / delegation chain."""
 
     id: str | None = None
-    type: ActorType | None = None
+    type: ActorTypeName | None = None
     name: str | None = None
     email: str | None = None
 
@@ -192,10 +216,10 @@ class What(_Model):
     action: str = Field(description="Canonical service:operation, e.g. iam:CreateAccessKey.")
     operation: str = Field(description="The operation as the source names it.")
     service: str | None = Field(default=None, description="The service as the source names it.")
-    activity: Activity = Activity.other
-    category: Category = Category.other
+    activity: ActivityName = "other"
+    category: CategoryName = "other"
     read_only: bool | None = None
-    outcome: Outcome = Outcome.unknown
+    outcome: OutcomeName = "unknown"
     error: Error | None = None
     resources: list[Resource] = Field(default_factory=list)
     request: str | None = Field(default=None, description="Request parameters, compact JSON.")
@@ -229,7 +253,7 @@ class NetworkSource(_Model):
 
 
 class Where(_Model):
-    provider: Provider
+    provider: ProviderName
     account: str | None = Field(default=None, description="Where it happened (not the caller's account).")
     org: str | None = None
     region: str | None = None
@@ -252,7 +276,7 @@ class Tls(_Model):
 
 class How(_Model):
     user_agent: str | None = None
-    client: Client = Client.unknown
+    client: ClientName = "unknown"
     auth: Auth | None = None
     tls: Tls | None = None
     request_id: str | None = None
@@ -263,7 +287,7 @@ class How(_Model):
 
 
 class SourceInfo(_Model):
-    format: Format
+    format: FormatName
     native_id: str | None = None
     log: str | None = Field(default=None, description="Trail, log name or category.")
     shape: str | None = Field(default=None, description="The wire shape the record arrived in.")

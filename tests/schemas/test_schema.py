@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import Any, Literal, get_args, get_origin
 
 import orjson
 import pyarrow as pa
@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from schemas.arrow import arrow_schema, schema_text, table_from_json_lines, to_table
-from schemas.event import SCHEMA_VERSION, Event
+from schemas.event import SCHEMA_VERSION, VOCABULARIES, Event, words
 from schemas.export import FILES, GENERATED
 from schemas.ids import event_id
 from schemas.jsonschema import json_schema
@@ -47,9 +47,14 @@ def test_fixed_field_paths_exist(path: str) -> None:
 def _enum_values(model: type[BaseModel], field: str) -> set[str]:
     ann = model.model_fields[field].annotation
     for a in (ann, *get_args(ann)):
-        if isinstance(a, type) and hasattr(a, "__members__"):
-            return {m.value for m in a}  # type: ignore[attr-defined]
-    raise AssertionError(f"{field} is not an enum")
+        if get_origin(a) is Literal:
+            return set(get_args(a))
+    raise AssertionError(f"{field} is not a closed vocabulary")
+
+
+def test_each_enum_and_its_literal_twin_hold_the_same_words() -> None:
+    for enum, literal in VOCABULARIES.items():
+        assert tuple(m.value for m in enum) == words(literal), enum.__name__
 
 
 def test_vocabularies_are_the_designed_lower_case_words() -> None:
@@ -86,7 +91,7 @@ def test_minimal_event_validates_and_defaults_are_explicit() -> None:
 
 
 def test_naive_timestamps_and_unknown_fields_are_rejected() -> None:
-    with pytest.raises(ValidationError, match="time zone"):
+    with pytest.raises(ValidationError, match="timezone"):
         Event.model_validate(_minimal(when={"time": datetime(2024, 5, 1)}))
     with pytest.raises(ValidationError, match="Extra inputs"):
         Event.model_validate(_minimal(colour="blue"))
