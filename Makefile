@@ -16,7 +16,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf demo-out
-	$(BIN)/cloudaudit run --input 'samples/**' --output demo-out
+	$(BIN)/cloudaudit run --input samples --output demo-out
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

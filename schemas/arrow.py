@@ -110,8 +110,11 @@ def table_from_json_lines(blob: bytes, use_threads: bool = False) -> pa.Table:
 
     import pyarrow.json as pj
 
-    return pj.read_json(
+    table = pj.read_json(
         io.BytesIO(blob),
         read_options=pj.ReadOptions(use_threads=use_threads, block_size=1 << 22),
         parse_options=pj.ParseOptions(explicit_schema=arrow_schema(), unexpected_field_behavior="error"),
     )
+    # The JSON reader makes every field nullable; the cast restores the schema's required fields (and
+    # fails if a required one is missing), so the table matches what the Parquet writer was opened with.
+    return table.cast(arrow_schema())

@@ -141,6 +141,7 @@ def test_arrow_conversions_agree_and_round_trip() -> None:
     t2 = table_from_json_lines(line + b"\n" + line)
     assert t1.num_rows == 1 and t2.num_rows == 2
     assert t1.to_pylist()[0] == t2.to_pylist()[0]
+    assert t2.schema.equals(arrow_schema())
     row = t1.to_pylist()[0]
     assert row["who"]["session"]["issuer"] == "arn:aws:iam::1:role/r"
     assert row["when"]["time"] == datetime(2024, 5, 1, 13, 0, tzinfo=UTC)

@@ -1,0 +1,320 @@
+"""The ``cloudaudit`` command line: run the batch pipeline, normalize a few files, print the schema,
+generate sample data.
+
+Exit status: 0 done; 1 done but something needs a look (``run``: the pipeline failed, or its summary's
+invariant does not hold; ``normalize``: at least one record became a dead letter); 2 a problem with the
+arguments or the input (missing file, glob that matches nothing, unwritable output), reported as one
+``cloudaudit: error: ...`` line on stderr and never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any, BinaryIO, NoReturn
+
+import orjson
+
+from pipelines.errors import UsageError
+
+PROG = "cloudaudit"
+
+RUN_EXAMPLES = """\
+examples:
+  cloudaudit run --input 'logs/**/*.json.gz' --output out
+  cloudaudit run --input trail/ --input gcp-export.jsonl --dedup-shards 4 --no-raw
+  cloudaudit run --input 'gs://audit-bucket/AWSLogs/**' --output gs://lake/cloudaudit \\
+      --runner DataflowRunner --project my-project --region europe-west1 --temp_location gs://lake/tmp
+  cloudaudit run --input big/ --direct_num_workers 1      # one process: half the memory, half the speed
+
+Inputs are local paths, globs (** crosses folders), directories (every file under them) or any Beam
+filesystem URI (gs://, s3://, azfs://); gzip is recognised by its content, not its name. Options this
+command does not know are Beam pipeline options (--runner, --direct_num_workers, Dataflow's options).
+Without --runner the local FnApiRunner is used (nothing is downloaded); an input of several files and
+64 MiB or more runs on one worker process per CPU, unless --direct_num_workers or
+--direct_running_mode say otherwise.
+
+Writes under OUTPUT: siem/ (canonical event JSON lines), cold/events/provider=P/date=D/hour=H/*.parquet,
+cold/raw/... (the original records, .jsonl.gz), deadletters/ (JSON lines) and _summary.json. The summary
+is printed at the end; exit status 1 if the pipeline failed or its invariant
+(read = written + dead letters + duplicates + non-events) does not hold.
+"""
+
+NORMALIZE_EXAMPLES = """\
+examples:
+  cloudaudit normalize cloudtrail.json.gz
+  cloudaudit normalize --no-raw gcp/*.json | jq -r .what.action
+  gunzip -c export.jsonl.gz | cloudaudit normalize -
+
+Events go to stdout as canonical JSON, one a line; each dead letter goes to stderr as one line
+(location, stage/code, reason), and so does each record that is not an event (kind). Exit status 0 when
+every record became an event or a non-event, 1 when there was at least one dead letter, 2 when a file
+cannot be found or opened.
+"""
+
+SCHEMA_EXAMPLES = """\
+examples:
+  cloudaudit schema > event.schema.json
+  cloudaudit schema --format arrow
+"""
+
+GENERATE_EXAMPLES = """\
+examples:
+  cloudaudit generate --out samples --events 10000
+  cloudaudit generate --out /tmp/big --events 1000000 --seed 11 && cloudaudit run --input /tmp/big
+
+Writes sample audit files of all three clouds in their delivery shapes (plain and gzip), with a few
+malformed ones, for demos and benchmarks.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors as one line (``cloudaudit: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see '{self.prog} --help')"
+        _error(message + hint)
+        raise SystemExit(2)
+
+
+def _error(message: str) -> None:
+    line = " ".join(message.split())
+    print(f"{PROG}: error: {line}", file=sys.stderr)
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {n}")
+    return n
+
+
+def build_parser() -> _Parser:
+    from connectors.normalize import MAX_RECORD_BYTES
+    from pipelines.settings import DEFAULT_BATCH_SIZE, DEFAULT_DEDUP_SHARDS, DEFAULT_OUTPUT
+
+    parser = _Parser(
+        prog=PROG,
+        description="Normalize AWS CloudTrail, GCP Cloud Audit Logs and Azure Activity Logs into one "
+        "security event schema.",
+        allow_abbrev=False,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    run = sub.add_parser(
+        "run", help="run the batch pipeline", epilog=RUN_EXAMPLES, formatter_class=fmt, allow_abbrev=False
+    )
+    run.add_argument("--input", "-i", action="append", required=True, metavar="PATH_OR_GLOB",
+                     help="file, directory, glob or URI to read; repeat for more")
+    run.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="DIR",
+                     help=f"output folder or URI (default: ./{DEFAULT_OUTPUT})")
+    run.add_argument("--max-record-bytes", type=_positive, default=MAX_RECORD_BYTES, metavar="N",
+                     help=f"records larger than this are dead letters (default: {MAX_RECORD_BYTES})")
+    run.add_argument("--dedup-shards", type=_positive, default=DEFAULT_DEDUP_SHARDS, metavar="N",
+                     help="groups (and Parquet files) per provider/date/hour partition, for parallel "
+                     f"deduplication (default: {DEFAULT_DEDUP_SHARDS})")
+    run.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE, metavar="N",
+                     help=f"records per batch element and Parquet row group (default: {DEFAULT_BATCH_SIZE})")
+    run.add_argument("--no-raw", action="store_true",
+                     help="do not keep the original records (no event.raw, no raw archive)")
+    run.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")
+    run.set_defaults(func=_cmd_run)
+
+    norm = sub.add_parser(
+        "normalize", help="normalize files to event JSON lines on stdout", epilog=NORMALIZE_EXAMPLES,
+        formatter_class=fmt, allow_abbrev=False,
+    )
+    norm.add_argument("files", nargs="+", metavar="FILE", help="file or URI to read ('-' for stdin)")
+    norm.add_argument("--max-record-bytes", type=_positive, default=MAX_RECORD_BYTES, metavar="N")
+    norm.add_argument("--no-raw", action="store_true", help="leave event.raw out")
+    norm.set_defaults(func=_cmd_normalize)
+
+    schema = sub.add_parser(
+        "schema", help="print the event schema", epilog=SCHEMA_EXAMPLES, formatter_class=fmt, allow_abbrev=False
+    )
+    schema.add_argument("--format", choices=("json-schema", "arrow"), default="json-schema",
+                        help="JSON Schema (default) or the Arrow/Parquet schema as text")
+    schema.set_defaults(func=_cmd_schema)
+
+    gen = sub.add_parser(
+        "generate", help="write sample audit log files", epilog=GENERATE_EXAMPLES, formatter_class=fmt,
+        allow_abbrev=False,
+    )
+    gen.add_argument("--out", required=True, metavar="DIR", help="folder to write the sample files to")
+    gen.add_argument("--events", type=_positive, default=10_000, metavar="N", help="events (default: 10000)")
+    gen.add_argument("--seed", type=int, default=7, metavar="S", help="random seed (default: 7)")
+    gen.add_argument("--layout", choices=("real", "bench"), default="real",
+                     help="real: every wire shape under the clouds' own paths (default); bench: each "
+                     "cloud's main shape in a few large files, for throughput runs")
+    gen.add_argument("--malformed", action="store_true", help="also write broken files (dead letters)")
+    gen.set_defaults(func=_cmd_generate)
+    return parser
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    from pipelines import batch
+    from pipelines.settings import RunConfig, Settings
+    from pipelines.summary import format_summary
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    config = RunConfig(
+        inputs=args.input,
+        output=args.output,
+        settings=Settings(
+            max_record_bytes=args.max_record_bytes,
+            keep_raw=not args.no_raw,
+            batch_size=args.batch_size,
+            dedup_shards=args.dedup_shards,
+        ),
+        beam_args=extra,
+    )
+    try:
+        summary = batch.run(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
+    except UsageError:
+        raise
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        _error(f"the pipeline failed: {_last_line(exc)}")
+        return 1
+    print(format_summary(summary), flush=True)
+    return 0 if summary.ok else 1
+
+
+def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    from connectors.errors import NonEvent
+    from connectors.normalize import Normalizer
+    from schemas.deadletter import DeadLetter
+
+    _no_extra(extra)
+    for path in args.files:  # every file is checked before any output, so a typo costs nothing
+        if path != "-" and not _exists(path):
+            raise UsageError(f"no such file: {path}")
+    normalizer = Normalizer(max_record_bytes=args.max_record_bytes, keep_raw=not args.no_raw)
+    out = sys.stdout.buffer
+    dead = 0
+    for path in args.files:
+        stream: BinaryIO
+        try:
+            stream = sys.stdin.buffer if path == "-" else FileSystems.open(
+                path, compression_type=CompressionTypes.UNCOMPRESSED
+            )
+        except Exception as exc:
+            raise UsageError(f"cannot open {path}: {_last_line(exc)}") from None
+        location = "<stdin>" if path == "-" else path
+        for result in normalizer.stream(stream, location):
+            if isinstance(result, DeadLetter):
+                dead += 1
+                out.flush()
+                print(f"{PROG}: dead letter: {result.location}: {result.stage}/{result.code}: "
+                      f"{' '.join(result.reason.split())}", file=sys.stderr, flush=True)
+            elif isinstance(result, NonEvent):
+                out.flush()
+                print(f"{PROG}: not an event: {result.location}: {result.kind}", file=sys.stderr, flush=True)
+            else:
+                out.write(result.model_dump_json().encode() + b"\n")
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    out.flush()
+    return 1 if dead else 0
+
+
+def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
+    _no_extra(extra)
+    if args.format == "arrow":
+        from schemas.arrow import schema_text
+
+        sys.stdout.write(schema_text())
+    else:
+        from schemas.jsonschema import json_schema_text
+
+        sys.stdout.write(json_schema_text())
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
+    _no_extra(extra)
+    try:
+        from pipelines.sampledata import generate
+    except ImportError as exc:
+        _error(f"the sample generator is not available: {exc}")
+        return 1
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {args.out!r}: {exc.strerror or exc}") from None
+    manifest: dict[str, Any] = generate(
+        args.out, args.events, seed=args.seed, layout=args.layout, malformed=args.malformed
+    )
+    shown = {k: v for k, v in manifest.items() if k != "files"}  # the file list can be very long
+    sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+    return 0
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _no_extra(extra: list[str]) -> None:
+    if extra:
+        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
+
+
+def _exists(path: str) -> bool:
+    from apache_beam.io.filesystems import FileSystems
+
+    if "://" not in path:
+        return os.path.isfile(path)
+    try:
+        return bool(FileSystems.exists(path))
+    except Exception:
+        return False
+
+
+def _last_line(exc: BaseException) -> str:
+    """Beam wraps a worker's error in a long message holding the whole traceback; its last line names
+    the error itself."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = lines[-1] if lines else type(exc).__name__
+    if ":" not in text:
+        text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        _error(f"choose a command: run, normalize, schema or generate (see '{PROG} --help')")
+        return 2
+    try:
+        return int(args.func(args, extra))
+    except UsageError as exc:
+        _error(str(exc))
+        return 2
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""The run summary: Beam counters in, the invariant checked, text and JSON out.
+
+Counters live in one namespace with path-like names (``deadletters/parse/invalid_json``), so one
+function turns the runner's metric results into a ``Summary`` and tests can build one from a dict.
+
+The invariant: ``records read = events written + dead letters + duplicates dropped + non-events``.
+Every record the normalizer reads comes out as exactly one event, dead letter or non-event; every event
+is then written, dropped as a duplicate of one that was written, or dead-lettered by a sink. A run whose
+numbers do not add up lost something silently, and says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NAMESPACE = "cloudaudit"
+
+FILES_READ = "files_read"
+BYTES_READ = "bytes_read"
+RECORDS_READ = "records_read"
+EVENTS_NORMALIZED = "events_normalized"
+DUPLICATES = "duplicates_dropped"
+PARQUET_FILES = "parquet_files"
+RAW_FILES = "raw_files"
+DEADLETTERS = "deadletters"  # deadletters/<stage>/<code>
+NON_EVENTS = "non_events"  # non_events/<kind>
+WRITTEN = "events_written"  # events_written/<provider>/<outcome>
+
+
+def deadletter_counter(stage: str, code: str) -> str:
+    return f"{DEADLETTERS}/{stage}/{code}"
+
+
+def non_event_counter(kind: str) -> str:
+    return f"{NON_EVENTS}/{kind}"
+
+
+def written_counter(provider: str, outcome: str) -> str:
+    return f"{WRITTEN}/{provider}/{outcome}"
+
+
+@dataclass
+class Summary:
+    run_id: str = ""
+    runner: str = ""
+    inputs: list[str] = field(default_factory=list)
+    output: str = ""
+    files_matched: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    records_read: int = 0
+    events_normalized: int = 0
+    events_written: dict[str, dict[str, int]] = field(default_factory=dict)  # provider -> outcome -> n
+    duplicates_dropped: int = 0
+    deadletters: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> code -> n
+    non_events: dict[str, int] = field(default_factory=dict)  # kind -> n
+    parquet_files: int = 0
+    raw_files: int = 0
+    elapsed_seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)  # e.g. temporary files left behind
+
+    @property
+    def written_total(self) -> int:
+        return sum(sum(by_outcome.values()) for by_outcome in self.events_written.values())
+
+    @property
+    def deadletters_total(self) -> int:
+        return sum(sum(by_code.values()) for by_code in self.deadletters.values())
+
+    @property
+    def non_events_total(self) -> int:
+        return sum(self.non_events.values())
+
+    @property
+    def accounted(self) -> int:
+        return self.written_total + self.deadletters_total + self.duplicates_dropped + self.non_events_total
+
+    @property
+    def invariant_holds(self) -> bool:
+        return self.records_read == self.accounted
+
+    @property
+    def ok(self) -> bool:
+        return self.invariant_holds and not self.problems
+
+    def invariant_text(self) -> str:
+        sign = "=" if self.invariant_holds else "!="
+        verdict = "holds" if self.invariant_holds else f"VIOLATED: {self.records_read - self.accounted:+d} unaccounted"
+        return (
+            f"read {self.records_read} {sign} written {self.written_total} + dead letters "
+            f"{self.deadletters_total} + duplicates {self.duplicates_dropped} + non-events "
+            f"{self.non_events_total}: {verdict}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["events_written_total"] = self.written_total
+        d["deadletters_total"] = self.deadletters_total
+        d["non_events_total"] = self.non_events_total
+        d["events_per_second"] = self.events_per_second
+        d["invariant"] = {"holds": self.invariant_holds, "text": self.invariant_text()}
+        return d
+
+    @property
+    def events_per_second(self) -> float:
+        return round(self.records_read / self.elapsed_seconds, 1) if self.elapsed_seconds > 0 else 0.0
+
+
+def from_counters(counters: Mapping[str, int], **info: Any) -> Summary:
+    """A summary from counter name -> value (summed over steps); ``info`` fills the descriptive fields."""
+    s = Summary(**info)
+    s.files_read = int(counters.get(FILES_READ, 0))
+    s.bytes_read = int(counters.get(BYTES_READ, 0))
+    s.records_read = int(counters.get(RECORDS_READ, 0))
+    s.events_normalized = int(counters.get(EVENTS_NORMALIZED, 0))
+    s.duplicates_dropped = int(counters.get(DUPLICATES, 0))
+    s.parquet_files = int(counters.get(PARQUET_FILES, 0))
+    s.raw_files = int(counters.get(RAW_FILES, 0))
+    for name, value in sorted(counters.items()):
+        head, _, rest = name.partition("/")
+        if not rest or not value:
+            continue
+        if head == WRITTEN:
+            provider, _, outcome = rest.partition("/")
+            s.events_written.setdefault(provider, {})[outcome] = int(value)
+        elif head == DEADLETTERS:
+            stage, _, code = rest.partition("/")
+            s.deadletters.setdefault(stage, {})[code] = int(value)
+        elif head == NON_EVENTS:
+            s.non_events[rest] = int(value)
+    return s
+
+
+def sum_counters(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """The same counter reported by several steps (dead letters come from reading and from sinks)."""
+    total: Counter[str] = Counter()
+    for name, value in pairs:
+        total[name] += value
+    return dict(total)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def format_summary(s: Summary) -> str:
+    lines = [
+        f"run {s.run_id} on {s.runner}: {s.files_read} files ({_mib(s.bytes_read)}) in "
+        f"{s.elapsed_seconds:.1f}s, {s.events_per_second:,.0f} records/s",
+        f"  records read        {s.records_read}",
+        f"  events written      {s.written_total}",
+    ]
+    for provider, by_outcome in sorted(s.events_written.items()):
+        outcomes = ", ".join(f"{o} {n}" for o, n in sorted(by_outcome.items()))
+        lines.append(f"    {provider:<37} {sum(by_outcome.values()):>9}   ({outcomes})")
+    lines.append(f"  duplicates dropped  {s.duplicates_dropped}")
+    lines.append(f"  dead letters        {s.deadletters_total}")
+    for stage, by_code in sorted(s.deadletters.items()):
+        for code, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"    {stage + '/' + code:<37} {n:>9}")
+    lines.append(f"  non-events          {s.non_events_total}")
+    for kind, n in sorted(s.non_events.items()):
+        lines.append(f"    {kind:<37} {n:>9}")
+    lines.append(f"  files written       {s.parquet_files} parquet, {s.raw_files} raw archive")
+    lines.append(f"  output              {s.output}")
+    lines.append(f"  invariant           {s.invariant_text()}")
+    lines.extend(f"  PROBLEM             {p}" for p in s.problems)
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""The command line, through the real console entry (a subprocess) where it matters."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+from types import SimpleNamespace
+
+import orjson
+import pytest
+
+from pipelines import cli
+from schemas.arrow import schema_text
+from schemas.event import Event
+from tests.pipelines.conftest import CLOUDTRAIL_FILE, fake, lines
+from tests.pipelines.fakecloud import CONNECTORS as FAKE
+
+Run = Callable[..., CompletedProcess[str]]
+
+
+def one_error_line(p: CompletedProcess[str]) -> str:
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    err = p.stderr.strip().splitlines()
+    assert len(err) == 1, p.stderr
+    assert err[0].startswith("cloudaudit: error: "), err[0]
+    assert "Traceback" not in p.stderr
+    return err[0]
+
+
+def test_schema_json_schema(cloudaudit: Run) -> None:
+    p = cloudaudit("schema")
+    assert p.returncode == 0, p.stderr
+    schema = orjson.loads(p.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert {"id", "when", "who", "what", "where", "how", "source"} <= schema["properties"].keys()
+
+
+def test_schema_arrow(cloudaudit: Run) -> None:
+    p = cloudaudit("schema", "--format", "arrow")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == schema_text()
+
+
+def test_normalize_events_to_stdout_dead_letters_to_stderr(cloudaudit: Run, tmp_path: Path) -> None:
+    src = tmp_path / "trail.json"
+    src.write_bytes(orjson.dumps(CLOUDTRAIL_FILE) + b"\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"{not json\n")
+    p = cloudaudit("normalize", "--no-raw", str(src), str(bad))
+    events = [Event.model_validate_json(line) for line in p.stdout.splitlines()]
+    assert all(e.raw is None for e in events)
+    err = p.stderr.splitlines()
+    assert len(events) + len(err) == len(CLOUDTRAIL_FILE["Records"]) + 1  # one result per record
+    assert f"cloudaudit: dead letter: {bad}#0: parse/invalid_json: invalid JSON" in p.stderr
+    assert all(line.startswith(("cloudaudit: dead letter: ", "cloudaudit: not an event: ")) for line in err)
+    assert p.returncode == 1  # some records were dead letters
+
+
+def test_normalize_exit_status_and_stdin(monkeypatch: pytest.MonkeyPatch, capfdbinary: pytest.CaptureFixture,
+                                         tmp_path: Path) -> None:
+    monkeypatch.setattr("connectors.normalize.connectors", lambda: FAKE)
+    src = tmp_path / "ok.jsonl"
+    src.write_bytes(lines(fake(1), fake(2)))
+    assert cli.main(["normalize", str(src)]) == 0
+    out, err = capfdbinary.readouterr()
+    assert [orjson.loads(x)["source"]["location"] for x in out.splitlines()] == [f"{src}#0", f"{src}#1"]
+    assert err == b""
+
+    with open(src, "rb") as stdin:
+        monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=stdin))
+        assert cli.main(["normalize", "-"]) == 0
+    out, _ = capfdbinary.readouterr()
+    assert orjson.loads(out.splitlines()[0])["source"]["location"] == "<stdin>#0"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run"], "the following arguments are required: --input"),
+        (["run", "--input", "{tmp}/nothing-*.json"], "matches no files"),
+        (["run", "--input", "{tmp}/missing.json"], "no such file"),
+        (["run", "--input", "{file}", "--frobnicate", "3"], "unrecognized arguments: --frobnicate"),
+        (["run", "--input", "{file}", "--output", "{file}/out"], "cannot write to output"),
+        (["run", "--input", "{file}", "--batch-size", "0"], "must be at least 1"),
+        (["normalize", "{tmp}/missing.json"], "no such file"),
+        (["schema", "--format", "xml"], "invalid choice"),
+        ([], "choose a command"),
+    ],
+)
+def test_argument_errors_are_one_line_and_exit_2(
+    cloudaudit: Run, tmp_path: Path, args: list[str], message: str
+) -> None:
+    file = tmp_path / "in.json"
+    file.write_bytes(lines(fake(1)))
+    argv = [a.format(tmp=tmp_path, file=file) for a in args]
+    assert message in one_error_line(cloudaudit(*argv, timeout=120))
+
+
+def test_help_has_examples_and_python_dash_m_works() -> None:
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    for command in ("run", "normalize", "schema", "generate"):
+        p = subprocess.run([sys.executable, "-m", "pipelines", command, "--help"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert "examples:" in p.stdout and "cloudaudit " + command in p.stdout
+
+
+@pytest.mark.slow
+def test_run_through_the_console_entry(cloudaudit: Run, mixed_input: dict[str, Path], tmp_path: Path) -> None:
+    root = next(iter(mixed_input.values())).parent.parent
+    out = tmp_path / "out"
+    p = cloudaudit("run", "--input", str(root / "clouds"), "--input", str(root / "fake" / "*.json*"),
+                   "--output", str(out), "--dedup-shards", "1")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.startswith("cloudaudit: matched 11 files")
+    assert "invariant" in p.stdout and ": holds" in p.stdout
+    summary = orjson.loads((out / "_summary.json").read_bytes())
+    assert summary["invariant"]["holds"] and summary["files_read"] == 11
+    assert summary["deadletters_total"] > 0
+    assert list(out.glob("siem/*.jsonl")) and list(out.glob("deadletters/*.jsonl"))
+
+
+def test_generate_is_wired(cloudaudit: Run, tmp_path: Path) -> None:
+    pytest.importorskip("pipelines.sampledata")
+    p = cloudaudit("generate", "--out", str(tmp_path / "samples"), "--events", "60", "--seed", "3")
+    assert p.returncode == 0, p.stderr
+    manifest = orjson.loads(p.stdout)
+    assert manifest["seed"] == 3 and manifest["events"] == 60
+    assert any((tmp_path / "samples").rglob("*"))
