@@ -35,8 +35,9 @@ def _finer_than_microseconds(text: str) -> bool:
 def parse_time(value: object, field: str) -> tuple[datetime, str | None]:
     """Parse a timestamp; return (UTC datetime, original text if it is finer than microseconds).
 
-    Accepts ISO 8601 with 'Z', offsets, a space separator, 0-9 fraction digits (text without a zone is
-    UTC, as BigQuery exports write it), and epoch seconds or milliseconds as numbers.
+    Accepts ISO 8601 with 'Z', offsets, a space separator, 0-9 fraction digits, BigQuery's " UTC"
+    suffix (text without a zone is UTC, as Panther copies write it), and epoch seconds or milliseconds
+    as numbers. The original text returned is the one given, untouched.
     Raises MappingError naming the field when the value is missing, unreadable or absurd.
     """
     if value is None or value == "":
@@ -52,8 +53,10 @@ def parse_time(value: object, field: str) -> tuple[datetime, str | None]:
             raise MappingError("bad_time", f"{field}={value!r} is not a usable epoch time") from exc
     elif isinstance(value, str):
         text = value.strip()
+        # BigQuery prints TIMESTAMP values with a trailing " UTC", which fromisoformat does not read.
+        iso = text[:-4] + "+00:00" if text.endswith(" UTC") else text
         try:
-            dt = datetime.fromisoformat(text)
+            dt = datetime.fromisoformat(iso)
         except ValueError as exc:
             raise MappingError("bad_time", f"{field}={_short(value)} is not an ISO 8601 timestamp") from exc
         dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -167,3 +167,15 @@ def test_dead_letter_json_round_trips_binary_payloads() -> None:
     assert DeadLetter.from_dict(j).payload == b"\x1f\x8b\xff"
     text = DeadLetter(stage="map", code="c", reason="r", payload=b'{"a":1}', location="f#1")
     assert DeadLetter.from_dict(orjson.loads(text.to_json())).payload == b'{"a":1}'
+
+
+def test_parse_time_reads_every_cloud_text_form_and_keeps_the_original() -> None:
+    from connectors.timeutil import parse_time
+
+    bq, keep = parse_time("2023-03-08 18:52:52.123456789 UTC", "timestamp")
+    assert bq.isoformat() == "2023-03-08T18:52:52.123456+00:00"
+    assert keep == "2023-03-08 18:52:52.123456789 UTC"
+    assert parse_time("2023-03-08 18:52:52.114", "t")[0].isoformat() == "2023-03-08T18:52:52.114000+00:00"
+    assert parse_time("2023-03-08T10:52:52.510-08:00", "t")[0].hour == 18
+    with pytest.raises(MappingError, match=r"is outside 2000\.\.now"):
+        parse_time("1970-01-01T00:00:00Z", "eventTime")

@@ -134,29 +134,6 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
 # --- when --------------------------------------------------------------------------------------
 
 
-def _utc_text(value: Any) -> Any:
-    """The same instant with an explicit UTC offset, for timestamp texts that leave it implicit.
-
-    BigQuery prints TIMESTAMP values as "2023-03-08 18:52:52.114 UTC" and Panther copies drop the zone
-    ("2023-03-08 18:52:52.114"); both are UTC. Saying so in the text lets fromisoformat return an aware
-    time directly, which is several times cheaper than attaching the zone afterwards.
-    """
-    if not isinstance(value, str):
-        return value
-    value = value.strip()
-    if value.endswith(" UTC"):
-        return value[:-4] + "+00:00"
-    if (
-        len(value) > 19
-        and value[-1] not in "Zz"
-        and value.find("+", 19) < 0
-        and value.find("-", 19) < 0
-        and value[10] in " T"
-    ):
-        return value + "+00:00"
-    return value
-
-
 def when_from_entry(record: dict[str, Any], ctx: MapContext) -> tuple[dict[str, Any], str]:
     """When it happened (``timestamp``), when Logging received it (``receiveTimestamp``), and the
     canonical time text for the event id.
@@ -176,14 +153,12 @@ def when_from_entry(record: dict[str, Any], ctx: MapContext) -> tuple[dict[str, 
         if value is None or value == "":
             raise MappingError("missing_time", "no timestamp (nor receiveTimestamp to stand in)")
         try:
-            dt, keep = parse_time(_utc_text(value), field)
+            dt, keep = parse_time(value, field)
         except MappingError as exc:
             raise MappingError(exc.code, f"no timestamp, and {exc.reason}") from None
     else:
-        dt, keep = parse_time(_utc_text(value), "timestamp")
-    if keep is not None:
-        keep = value.strip()  # the text as the source wrote it
-    when = {"time": dt, "time_text": keep, "observed": parse_time_opt(_utc_text(receive)), "ingested": ctx.ingested}
+        dt, keep = parse_time(value, "timestamp")
+    when = {"time": dt, "time_text": keep, "observed": parse_time_opt(receive), "ingested": ctx.ingested}
     return when, _canonical_time(dt, keep)
 
 
