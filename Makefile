@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Azurite (Azure Blob stand-in) comes from the npm registry into .tools/; tests that need it skip without it.
+AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: setup demo test lint schemas bench clean
+.PHONY: setup tools demo test lint schemas bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
+
+$(AZURITE):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --no-package-lock --prefix .tools azurite@3 ; \
+	else echo "npm not found: Azurite tests will skip" ; fi
+
+tools: $(AZURITE)
 
 setup: $(STAMP)
 
@@ -21,7 +30,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider
 

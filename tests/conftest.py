@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+# The local cloud stand-ins (moto server, Azurite, GCS and Pub/Sub emulators) as fixtures.
+pytest_plugins = ["tests.emulators"]
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CLOUDAUDIT_CORPUS", ROOT.parent / "shared" / "corpus"))
 
