@@ -204,12 +204,22 @@ class Error(_Model):
     message: str | None = None
 
 
+class Tag(_Model):
+    """One resource tag or label (a list of pairs, not a map: Arrow's JSON reader has no map type)."""
+
+    key: str
+    value: str | None = None
+
+
 class Resource(_Model):
     type: str | None = None
     id: str | None = None
     name: str | None = None
     account: str | None = None
     region: str | None = None
+    tags: list[Tag] | None = Field(
+        default=None, description="Tags/labels of the resource, from the event or the resource inventory."
+    )
 
 
 class What(_Model):
@@ -252,6 +262,19 @@ class NetworkSource(_Model):
     threat_tags: list[str] = Field(default_factory=list)
 
 
+class AccountContext(_Model):
+    """Resource enrichment: what the account/project/subscription of ``where.account`` is to the business."""
+
+    id: str | None = None
+    known: bool = False
+    name: str | None = None
+    kind: str | None = Field(default=None, description="account, project or subscription")
+    environment: str | None = Field(default=None, description="prod, staging, dev, sandbox")
+    owner: str | None = Field(default=None, description="Owning team.")
+    criticality: str | None = Field(default=None, description="low, medium, high, critical")
+    data_classification: str | None = Field(default=None, description="public, internal, confidential, ...")
+
+
 class Where(_Model):
     provider: ProviderName
     account: str | None = Field(default=None, description="Where it happened (not the caller's account).")
@@ -259,6 +282,7 @@ class Where(_Model):
     region: str | None = None
     source: NetworkSource = Field(default_factory=NetworkSource)
     vpc_endpoint: str | None = None
+    account_context: AccountContext | None = None
 
 
 # --- how ----------------------------------------------------------------------------------------
