@@ -1,0 +1,117 @@
+"""``cloudaudit enrich``: enrich events outside the pipeline, and explain where each added field came from.
+
+Input is either normalized events (canonical JSON: one document, a JSON list, or JSON lines such as the
+pipeline's ``siem/`` output) or raw audit records in any shape a connector reads (normalized first).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from connectors.errors import NonEvent
+from connectors.normalize import Normalizer
+from enrichers.chain import Explanation
+from enrichers.context import EnrichmentContext
+from schemas.deadletter import DeadLetter
+from schemas.event import Event
+
+
+def _is_event_doc(doc: Any) -> bool:
+    return isinstance(doc, dict) and "schema_version" in doc and "what" in doc and "source" in doc
+
+
+def read_events(
+    data: bytes, location: str, normalizer: Normalizer | None = None
+) -> Iterator[Event | DeadLetter | NonEvent]:
+    """Events from canonical event JSON, else from raw records through the connectors."""
+    docs: list[Any] | None = None
+    try:
+        whole = orjson.loads(data)
+        if _is_event_doc(whole):
+            docs = [whole]
+        elif isinstance(whole, list) and whole and all(_is_event_doc(d) for d in whole):
+            docs = whole
+    except orjson.JSONDecodeError:
+        lines = [ln for ln in data.splitlines() if ln.strip()]
+        try:
+            first = orjson.loads(lines[0]) if lines else None
+        except orjson.JSONDecodeError:
+            first = None
+        if _is_event_doc(first):
+            docs = []
+            for n, line in enumerate(lines):
+                try:
+                    docs.append(orjson.loads(line))
+                except orjson.JSONDecodeError as exc:
+                    yield DeadLetter("parse", "invalid_json", f"line {n + 1}: {exc}", line, f"{location}#{n}")
+    if docs is None:
+        yield from (normalizer or Normalizer()).blob(data, location)
+        return
+    for n, doc in enumerate(docs):
+        try:
+            yield Event.model_validate(doc)
+        except Exception as exc:
+            first_line = (str(exc).splitlines() or ["invalid"])[0]
+            yield DeadLetter("validate", "invalid_event", first_line, orjson.dumps(doc), f"{location}#{n}")
+
+
+def explain(event: Event, context: EnrichmentContext) -> list[Explanation]:
+    """Enrich ``event`` in place and return, for each field set, its value and its source."""
+    trace: list[Explanation] = []
+    counts: Counter[str] = Counter()
+    context.chain.apply(event, counts, trace)
+    for name, outcome in _outcomes(counts):
+        if outcome in ("miss", "none", "error") and not any(t.field.startswith(_FIELDS.get(name, "?")) for t in trace):
+            why = _WHY_CATALOG if (name, outcome) == ("catalog", "miss") else _WHY[outcome]
+            trace.append(Explanation(_FIELDS.get(name, name), None, f"{name}: {why}"))
+    return trace
+
+
+_FIELDS = {
+    "identity": "who.person", "account": "where.account_context", "resource_tags": "what.resources",
+    "network": "where.source", "catalog": "what.risk_tags",
+}
+_WHY = {
+    "miss": "no reference entry for this event (left empty)",
+    "none": "the event has nothing to look up",
+    "error": "the lookup failed (left empty; counted as enrich/<name>/error)",
+}
+_WHY_CATALOG = "not a catalogued security-relevant action (category and tags as the mapper set them)"
+
+
+def _outcomes(counts: Counter[str]) -> Iterator[tuple[str, str]]:
+    for key in counts:
+        _, name, outcome = key.split("/", 2)
+        yield name, outcome
+
+
+def format_text(event: Event, trace: list[Explanation]) -> str:
+    """A readable report: one block per added field, its value and the source that gave it."""
+    head = (
+        f"event {event.id}  {event.where.provider}  {event.what.action}"
+        + (f"  ({event.source.location})" if event.source.location else "")
+    )
+    lines = [head]
+    for t in trace:
+        value = "-" if t.value is None else orjson.dumps(t.value, default=str).decode()
+        if len(value) > 300:
+            value = value[:297] + "..."
+        lines.append(f"  {t.field:<28} {value}")
+        lines.append(f"  {'':<28} <- {t.source}")
+    if len(lines) == 1:
+        lines.append("  (no enricher is configured)")
+    return "\n".join(lines)
+
+
+def format_json(event: Event, trace: list[Explanation]) -> bytes:
+    return orjson.dumps({
+        "event": event.id,
+        "provider": event.where.provider,
+        "action": event.what.action,
+        "location": event.source.location,
+        "fields": [{"field": t.field, "value": t.value, "source": t.source} for t in trace],
+    }, default=str)

@@ -1,0 +1,284 @@
+"""Identity: which person or service identity a principal is, the same ``who.person.id`` in every cloud.
+
+The directory maps cloud identifiers to entries. An event is matched by the identifiers its mapper
+filled (``who.actor``, ``who.session``, and the first hop of ``who.delegation``: the original caller of an
+impersonation), turned into typed keys so an e-mail never collides with an ARN or an object id:
+
+=============  ============================================================================================
+key            comes from
+=============  ============================================================================================
+``arn:``       an IAM user ARN (``arn:aws:iam::111122223333:user/alice``), a role ARN (service identities),
+               a federated-user ARN
+``sso:``       an IAM Identity Center user name: the session name of an ``AWSReservedSSO_*`` role, the name
+               of an Identity Center sign-in
+``email:``     an e-mail: GCP principalEmail and ``user:``/``serviceAccount:`` subjects, Azure UPNs, AWS role
+               session names that are e-mails (``maria@example.com``), SAML/source-identity names
+``id:``        anything else, exactly: Entra object ids, Identity Store user ids, ``principal://`` subjects
+=============  ============================================================================================
+
+Nothing is guessed: an identifier the directory does not hold gives ``Person(known=False)``, and a
+directory where one identifier names two entries is refused at load.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from enrichers._files import ReferenceDataError, as_bool, as_text, parse_document, split_list
+from enrichers.chain import Enricher, Explanation, Trace, register
+from schemas.event import Event, Person, Principal
+
+# Directory fields holding identifiers, and the key type their values become.
+IDENTIFIER_FIELDS: dict[str, str] = {
+    "aws_iam_users": "arn",
+    "aws_roles": "arn",
+    "aws_sso_users": "sso",
+    "emails": "email",
+    "gcp_principals": "auto",
+    "azure_object_ids": "id",
+    "azure_upns": "email",
+    "identifiers": "auto",
+}
+ENTRY_FIELDS = ("id", "kind", "name", "email", "department", "manager", "status", "privileged")
+KINDS = ("person", "service")
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_CACHE_MAX = 1 << 16
+
+UNKNOWN = Person(known=False)
+
+
+def identifier_key(value: str, kind: str = "auto") -> str:
+    """The typed, lower-cased index key of one directory identifier."""
+    v = value.strip()
+    low = v.lower()
+    if kind == "auto":
+        if low.startswith("arn:"):
+            kind = "arn"
+        elif low.startswith("sso:"):
+            return low
+        elif low.startswith(("user:", "serviceaccount:", "group:")):
+            return "email:" + low.split(":", 1)[1]
+        elif "@" in low and "://" not in low and ":" not in low:
+            kind = "email"
+        else:
+            kind = "id"
+    if kind == "email" and low.startswith(("user:", "serviceaccount:")):
+        low = low.split(":", 1)[1]
+    return f"{kind}:{low}"
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    person: Person
+    keys: tuple[str, ...] = field(default=())
+
+
+class Directory:
+    """Identifier key -> ``Person``, built once; ``match`` answers from a per-principal memo."""
+
+    def __init__(self, entries: list[DirectoryEntry], source: str = "<directory>") -> None:
+        self.source = source
+        self.entries = entries
+        self.index: dict[str, Person] = {}
+        for entry in entries:
+            for key in entry.keys:
+                other = self.index.get(key)
+                if other is not None and other.id != entry.person.id:
+                    raise ReferenceDataError(
+                        f"directory {source}: identifier {key!r} belongs to both {other.id!r} and "
+                        f"{entry.person.id!r}"
+                    )
+                self.index[key] = entry.person
+        self._memo: dict[tuple[Any, ...], tuple[Person, str | None, str | None]] = {}
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str) -> Directory:
+        doc = parse_document(data, path, "directory")
+        if isinstance(doc, dict):
+            doc = doc.get("identities", doc.get("people"))
+        if not isinstance(doc, list):
+            raise ReferenceDataError(
+                f"directory {path}: expected a list of identities (or a mapping with 'identities')"
+            )
+        entries = []
+        seen: set[str] = set()
+        for n, row in enumerate(doc, start=1):
+            entry = _entry(row, f"directory {path}: entry {n}")
+            if entry.person.id in seen:
+                raise ReferenceDataError(f"directory {path}: entry {n}: duplicate id {entry.person.id!r}")
+            seen.add(entry.person.id or "")
+            entries.append(entry)
+        return cls(entries, path)
+
+    # --- matching --------------------------------------------------------------------------------
+
+    def match(self, event: Event) -> tuple[Person, str | None, str | None]:
+        """(person, the key that matched, which event field it came from); unknown -> (UNKNOWN, None, None)."""
+        who = event.who
+        a = who.actor
+        s = who.session
+        hop = who.delegation[0] if who.delegation else None
+        memo_key = (
+            a.id, a.email, a.name, s.issuer if s else None, s.issuer_type if s else None,
+            (hop.id, hop.email, hop.name) if hop else None,
+        )
+        hit = self._memo.get(memo_key)
+        if hit is not None:
+            return hit
+        result: tuple[Person, str | None, str | None] = (UNKNOWN, None, None)
+        for key, origin in candidate_keys(event):
+            person = self.index.get(key)
+            if person is not None:
+                result = (person, key, origin)
+                break
+        if len(self._memo) >= _CACHE_MAX:
+            self._memo.clear()
+        self._memo[memo_key] = result
+        return result
+
+
+def _entry(row: Any, where: str) -> DirectoryEntry:
+    if not isinstance(row, dict):
+        raise ReferenceDataError(f"{where}: expected a mapping, got {type(row).__name__}")
+    known = set(ENTRY_FIELDS) | set(IDENTIFIER_FIELDS)
+    unknown = sorted(k for k in row if k not in known and row[k] not in (None, ""))
+    if unknown:
+        raise ReferenceDataError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    pid = as_text(row.get("id"))
+    if not pid:
+        raise ReferenceDataError(f"{where}: 'id' is required")
+    kind = (as_text(row.get("kind")) or "person").lower()
+    if kind not in KINDS:
+        raise ReferenceDataError(f"{where} ({pid}): kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    email = as_text(row.get("email"))
+    person = Person(
+        id=pid,
+        known=True,
+        kind=kind,
+        name=as_text(row.get("name")),
+        email=email,
+        department=as_text(row.get("department")),
+        manager=as_text(row.get("manager")),
+        status=(as_text(row.get("status")) or "").lower() or None,
+        privileged=as_bool(row.get("privileged"), f"{where} ({pid}) privileged"),
+    )
+    keys: list[str] = []
+    if email:
+        keys.append(identifier_key(email, "email"))
+    for fname, kind_of_key in IDENTIFIER_FIELDS.items():
+        for value in split_list(row.get(fname)):
+            if kind_of_key == "arn" and not value.lower().startswith("arn:"):
+                raise ReferenceDataError(f"{where} ({pid}): {fname} holds ARNs, not {value!r}")
+            keys.append(identifier_key(value, kind_of_key))
+    if not keys:
+        raise ReferenceDataError(f"{where} ({pid}): no identifier (email, aws_*, gcp_*, azure_*, identifiers)")
+    return DirectoryEntry(person, tuple(dict.fromkeys(keys)))
+
+
+# --- the keys an event offers, most specific first ----------------------------------------------
+
+
+def candidate_keys(event: Event) -> list[tuple[str, str]]:
+    """(key, where it came from) in the order they are tried.
+
+    The original caller of a delegation chain comes first (the person behind an impersonation or an
+    on-behalf-of session), then the acting principal, then the role a session was issued by (a role
+    used only by one service identity).
+    """
+    out: list[tuple[str, str]] = []
+    who = event.who
+    if who.delegation:
+        out.extend(_principal_keys(who.delegation[0], "who.delegation[0]"))
+    a = who.actor
+    if a.id:
+        out.extend((k, "who.actor.id") for k in _id_keys(a.id))
+    if a.email:
+        out.append((identifier_key(a.email, "email"), "who.actor.email"))
+    s = who.session
+    if a.name:
+        if "@" in a.name and " " not in a.name:
+            out.append((identifier_key(a.name, "email"), "who.actor.name"))
+        elif s is not None and s.issuer_type == "IdentityStore":
+            out.append(("sso:" + a.name.lower(), "who.actor.name (Identity Center user name)"))
+    if s is not None and s.issuer and s.issuer.startswith("arn:"):
+        out.append(("arn:" + s.issuer.lower(), "who.session.issuer"))
+    return out
+
+
+def _principal_keys(p: Principal, origin: str) -> list[tuple[str, str]]:
+    out = [(k, origin + ".id") for k in _id_keys(p.id)] if p.id else []
+    if p.email:
+        out.append((identifier_key(p.email, "email"), origin + ".email"))
+    if p.name and "@" in p.name and " " not in p.name:
+        out.append((identifier_key(p.name, "email"), origin + ".name"))
+    return out
+
+
+def _id_keys(ident: str) -> list[str]:
+    low = ident.lower()
+    if low.startswith("arn:"):
+        return _arn_keys(low)
+    if low.startswith(("user:", "serviceaccount:")):
+        return ["email:" + low.split(":", 1)[1]]
+    if low.startswith(("principal://", "principalset://")):
+        keys = ["id:" + low]
+        subject = low.rsplit("/subject/", 1)[1] if "/subject/" in low else None
+        if subject and "@" in subject:  # workforce identity federation: the IdP's subject, often an e-mail
+            keys.append("email:" + subject)
+        return keys
+    if "@" in low and ":" not in low and "/" not in low:
+        return ["email:" + low]
+    return ["id:" + low]
+
+
+def _arn_keys(arn: str) -> list[str]:
+    """``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION``: the session tells who when the role is an
+    Identity Center permission set (session = the SSO user name) or the session name is an e-mail."""
+    keys = ["arn:" + arn]
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        _, role, session = [*parts[5].split("/", 2), "", ""][:3]
+        if session:
+            if role.startswith("awsreservedsso_"):
+                keys.append("sso:" + session)
+            if "@" in session:
+                keys.append("email:" + session)
+    return keys
+
+
+def is_guid(text: str) -> bool:
+    return bool(_GUID.match(text))
+
+
+# --- the enricher -------------------------------------------------------------------------------
+
+
+@register
+class IdentityEnricher(Enricher):
+    """``who.person`` from the directory: the entry, or ``known=False`` when no identifier matched."""
+
+    name = "identity"
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+
+    def enrich(self, event: Event, trace: Trace | None = None) -> str:
+        person, key, origin = self.directory.match(event)
+        event.who.person = person
+        if trace is not None:
+            if key:
+                source = f"directory {self.directory.source}: entry {person.id!r} matched {key!r} from {origin}"
+            else:
+                tried = ", ".join(k for k, _ in candidate_keys(event)) or "none"
+                source = f"directory {self.directory.source}: no entry for the event's identifiers ({tried})"
+            trace.append(Explanation("who.person", person.model_dump(exclude_none=True), source))
+        if key:
+            return "hit"
+        a = event.who.actor
+        return "miss" if (a.id or a.email or a.name or event.who.delegation) else "none"
+
