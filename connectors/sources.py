@@ -6,7 +6,9 @@ from (``s3://bucket/key``, ``pubsub://projects/p/subscriptions/s#<message id>``,
 turns its cloud into blobs; the pipeline normalizes blobs exactly as it normalizes files.
 
 - A **batch** source is a Beam ``PTransform`` applied to the pipeline root that yields blobs
-  (``PCollection[tuple[str, bytes]]``) and ends.
+  (``PCollection[tuple[str, bytes]]``) and ends. An object it listed but could not read (deleted since,
+  access denied, retries exhausted) is yielded as a ``Delivery`` with ``error`` set (``ack_id`` None) in
+  place of the blob, so the pipeline dead-letters it (stage "read") exactly as it does a stream's.
 - A **stream** source is a ``StreamSource``: a pull client (``poll``/``ack``) that the streaming pipeline
   drives. Delivery is at least once: a delivery is acknowledged (SQS message deleted, Pub/Sub message
   acked, Event Hubs checkpoint written) only after its records have entered the pipeline; whatever is not
@@ -111,6 +113,9 @@ class SourceKind:
     # batch: spec -> PTransform(PBegin -> PCollection[Blob]); stream: spec -> StreamSource
     factory: Callable[[SourceSpec], beam.PTransform | StreamSource]
     params: Mapping[str, str] = field(default_factory=dict)  # ?key= options -> what each means
+    # Whether the kind reads --start/--end: "required" (the command line refuses to run without --start),
+    # "optional", or "none" (a stream: the range is refused).
+    time_range: Literal["required", "optional", "none"] = "optional"
 
 
 @cache
@@ -120,7 +125,9 @@ def source_kinds() -> dict[str, SourceKind]:
 
     found: dict[str, SourceKind] = {}
     for connector in connectors():
-        module = type(connector).__module__.rsplit(".", 1)[0]
+        module = type(connector).__module__
+        if not hasattr(importlib.import_module(module), "__path__"):  # defined in a module of the package
+            module = module.rsplit(".", 1)[0]
         try:
             package = importlib.import_module(module)
         except ImportError:  # pragma: no cover - a connector package always imports

@@ -6,6 +6,7 @@ from typing import Any
 
 from connectors.base import Connector, MapContext, Unwrapped
 from connectors.errors import NonEvent
+from connectors.sources import SourceKind, SourceSpec
 from schemas.event import Format, Provider
 
 from .mapping import map_record
@@ -28,3 +29,55 @@ class CloudTrailConnector(Connector):
 
 
 CONNECTOR = CloudTrailConnector()
+
+
+def _s3(spec: SourceSpec) -> Any:
+    # Imported on use: Beam and boto3 stay out of plain normalization.
+    from .read_s3 import source
+
+    return source(spec)
+
+
+def _sqs(spec: SourceSpec) -> Any:
+    from .read_sqs import source
+
+    return source(spec)
+
+
+SOURCES: tuple[SourceKind, ...] = (
+    SourceKind(
+        kind="s3",
+        mode="batch",
+        summary="a trail's log files in S3 (AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/...), only the days in "
+        "--start/--end (plus delivery lag); without them, everything under the prefix",
+        example="s3:my-trail-bucket/AWSLogs/o-abc123def4?regions=us-east-1,eu-west-1",
+        factory=_s3,
+        params={
+            "accounts": "comma-separated account ids (default: every account folder found)",
+            "regions": "comma-separated regions (default: every region folder found)",
+            "org": "organization id of an organization trail, o-... (default: found under AWSLogs/)",
+            "include": "also read digest and/or insight files: include=digest,insight (default: log files only)",
+            "lag": "minutes of delivery lag read past --end (default 15; 0 = exactly by file-name time)",
+            "endpoint": "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS's)",
+            "region": "region for the S3 client (default: the default chain's)",
+            "page_size": "keys per ListObjectsV2 page, at most 1000 (default 1000)",
+            "threads": "objects fetched in parallel per worker (default 8)",
+            "attempts": "tries per request on throttling/5xx, capped exponential backoff with jitter (default 8)",
+        },
+    ),
+    SourceKind(
+        kind="sqs",
+        mode="stream",
+        summary="files announced on an SQS queue by the trail bucket's S3 notifications (direct, SNS-wrapped, "
+        "CloudTrail SNS or EventBridge), fetched from S3; a message is deleted once its files are in",
+        example="sqs:https://sqs.us-east-1.amazonaws.com/111122223333/cloudtrail-notifications?visibility=600",
+        factory=_sqs,
+        params={
+            "region": "queue region when the target is a bare queue name (default: from the URL, else the chain's)",
+            "endpoint": "SQS and S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS's)",
+            "visibility": "seconds a received message stays hidden while its files are processed (default 300)",
+            "threads": "files fetched from S3 in parallel (default 8)",
+            "attempts": "tries per request on throttling/5xx, capped exponential backoff with jitter (default 8)",
+        },
+    ),
+)

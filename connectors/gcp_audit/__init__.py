@@ -9,6 +9,7 @@ from connectors.base import Connector, MapContext, Unwrapped
 from connectors.errors import NonEvent
 from connectors.gcp_audit import parse
 from connectors.gcp_audit.mapping import map_record
+from connectors.sources import SourceKind, SourceSpec
 from schemas.event import Format, Provider
 
 
@@ -28,3 +29,67 @@ class GcpAuditConnector(Connector):
 
 
 CONNECTOR = GcpAuditConnector()
+
+
+# --- where the logs live (see read_logging.py, read_gcs.py, read_pubsub.py) -----------------------
+# Factories import on use: Beam and the Google clients stay out of plain normalization.
+
+
+def _logging(spec: SourceSpec) -> Any:
+    from connectors.gcp_audit.read_logging import source
+
+    return source(spec)
+
+
+def _gcs(spec: SourceSpec) -> Any:
+    from connectors.gcp_audit.read_gcs import source
+
+    return source(spec)
+
+
+def _pubsub(spec: SourceSpec) -> Any:
+    from connectors.gcp_audit.read_pubsub import source
+
+    return source(spec)
+
+
+_LOGS_PARAM = "audit logs to read: activity,data_access,system_event,policy (comma-separated; default all)"
+
+SOURCES: tuple[SourceKind, ...] = (
+    SourceKind(
+        kind="logging",
+        mode="batch",
+        summary="audit LogEntries from the Cloud Logging API (entries.list) for --start/--end, in time slices",
+        example="logging:projects/my-project?logs=activity,policy",
+        factory=_logging,
+        time_range="required",
+        params={
+            "logs": _LOGS_PARAM,
+            "filter": "extra Logging query ANDed to the audit-log and time filter",
+            "slice": "time slice per paged query, read in parallel, e.g. 1h, 30m (default 1h)",
+            "page_size": "entries per page, at most 1000 (default 1000)",
+            "rpm": "entries.list requests a minute per worker process (default 60, the API's read quota)",
+            "endpoint": "API endpoint for a local stand-in (then unauthenticated); default the public API",
+        },
+    ),
+    SourceKind(
+        kind="gcs",
+        mode="batch",
+        summary="hourly files of a log sink to Cloud Storage (cloudaudit.googleapis.com/LOG/YYYY/MM/DD/)",
+        example="gcs:my-audit-sink-bucket/org-sink?logs=activity",
+        factory=_gcs,
+        params={"logs": _LOGS_PARAM},
+    ),
+    SourceKind(
+        kind="pubsub",
+        mode="stream",
+        summary="LogEntries a log sink publishes to Pub/Sub, pulled from a subscription, acked after intake",
+        example="pubsub:projects/my-project/subscriptions/audit-logs",
+        factory=_pubsub,
+        time_range="none",
+        params={
+            "ack_deadline": "seconds each lease extension asks for while a batch is in work (10-600, default 60)",
+            "max_lease": "seconds after which a message is no longer extended (default 3600)",
+        },
+    ),
+)

@@ -1,0 +1,431 @@
+"""Azure Activity Logs through Log Analytics: the ``AzureActivity`` table for a time range, as blobs.
+
+Source kind ``log-analytics`` (batch): ``log-analytics:WORKSPACE_ID`` with ``--start``/``--end``.
+
+The query API answers one query with at most 500,000 rows and ~64 MB, within a server timeout; past a
+limit it does not fail, it returns what it has with a ``PartialError`` (azure-monitor-query's
+``LogsQueryPartialResult``). A truncated answer read as complete would lose events silently, so the
+range is queried in time slices (``slice``, default 1 h), and a slice whose answer is partial is split in
+half and both halves queried again, down to ``min_slice``; a slice still partial at that size is an error
+that names it (the run fails loudly rather than writing a hole).
+
+Rows are sent on as JSON lines in the AzureActivity table shape the normalizer reads (``TimeGenerated``,
+``OperationNameValue``, ``Claims_d`` ...), ``rows_per_blob`` rows a blob, at
+``loganalytics://WORKSPACE/AzureActivity?from=..&to=..&offset=N`` (the normalizer adds ``#row``).
+Values are taken from the response body as the service wrote them: the SDK would turn ``datetime``
+columns into Python datetimes and drop the 100 ns digit the event id is computed from, so the id of a
+row would differ from the id of the same event read from the storage export.
+
+Credentials: ``DefaultAzureCredential`` only (managed identity, workload identity, Azure CLI ...).
+Retries: azure-core's retry policy retries a POST on 429 only when Retry-After is present and without
+jitter; the client here runs with it switched off and retries itself (429, 408, 5xx, connection errors)
+with capped exponential backoff and full jitter, honouring Retry-After; other errors (401, 403, 404, a bad
+query) are permanent and raise ``LogAnalyticsError`` with one readable sentence and no credential.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import apache_beam as beam
+import orjson
+
+from connectors.sources import Blob, SourceError, SourceSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://api.loganalytics.io"
+TABLE = "AzureActivity"
+INGESTION_LAG = timedelta(minutes=15)
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+
+class LogAnalyticsError(RuntimeError):
+    """A query failed for good (denied, workspace not found, still partial at the smallest slice)."""
+
+
+@dataclass(frozen=True)
+class LogAnalyticsOptions:
+    """What to read and how; made from a ``SourceSpec`` by ``options_from_spec``."""
+
+    workspace: str
+    start: datetime
+    end: datetime
+    endpoint: str = DEFAULT_ENDPOINT
+    slice: timedelta = timedelta(hours=1)
+    min_slice: timedelta = timedelta(minutes=1)
+    rows_per_blob: int = 10_000
+    server_timeout: int = 300
+    max_attempts: int = 8
+    backoff: float = 1.0  # seconds, doubled per attempt, full jitter
+    backoff_max: float = 60.0  # cap on any one wait, Retry-After included
+
+
+def parse_duration(text: str, name: str) -> timedelta:
+    """``90s``, ``30m``, ``1h``, ``1d`` (or plain seconds) -> timedelta; a SourceError otherwise."""
+    if text.strip().replace(".", "", 1).isdigit():
+        seconds = float(text)
+    else:
+        m = _DURATION.match(text)
+        if not m:
+            raise SourceError(f"log-analytics {name}={text!r} is not a duration such as 30m, 1h or 90s")
+        seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if seconds < 1:
+        raise SourceError(f"log-analytics {name}={text!r} is shorter than one second")
+    return timedelta(seconds=seconds)
+
+
+def _positive_int(spec: SourceSpec, name: str, default: int, upper: int | None = None) -> int:
+    raw = spec.param(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SourceError(f"log-analytics {name}={raw!r} is not a whole number") from None
+    if value < 1 or (upper is not None and value > upper):
+        bound = f"between 1 and {upper}" if upper else "at least 1"
+        raise SourceError(f"log-analytics {name}={raw!r} must be {bound}")
+    return value
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def options_from_spec(spec: SourceSpec) -> LogAnalyticsOptions:
+    """Check the spec early (at pipeline construction), so a typo is a one-line usage error."""
+    workspace = spec.target.strip().strip("/")
+    if not _GUID.match(workspace):
+        raise SourceError(
+            f"log-analytics target {spec.target!r} is not a workspace id (a GUID, the Workspace ID on the "
+            "workspace's overview page)"
+        )
+    if spec.start is None:
+        raise SourceError("log-analytics needs --start (and --end, default now): the time range to read")
+    start = _utc(spec.start)
+    end = _utc(spec.end) if spec.end is not None else datetime.now(UTC)
+    if end <= start:
+        raise SourceError(f"log-analytics: --end {end.isoformat()} is not after --start {start.isoformat()}")
+    if end > datetime.now(UTC) - INGESTION_LAG:
+        log.warning(
+            "log-analytics: the range ends less than %s ago; rows still being ingested are not read "
+            "(Activity Log rows reach the workspace minutes late): rerun that part later, duplicates "
+            "are removed by event id", INGESTION_LAG,
+        )
+    size = parse_duration(spec.param("slice") or "1h", "slice")
+    smallest = parse_duration(spec.param("min_slice") or "1m", "min_slice")
+    if smallest > size:
+        raise SourceError(f"log-analytics min_slice ({smallest}) is larger than slice ({size})")
+    endpoint = (spec.param("endpoint") or DEFAULT_ENDPOINT).rstrip("/")
+    if not endpoint.startswith("https://"):
+        # azure-core refuses to send a bearer token over plain http; say so before the run starts.
+        raise SourceError(f"log-analytics endpoint {endpoint!r} must be an https:// URL")
+    return LogAnalyticsOptions(
+        workspace=workspace.lower(),
+        start=start,
+        end=end,
+        endpoint=endpoint,
+        slice=size,
+        min_slice=smallest,
+        rows_per_blob=_positive_int(spec, "rows_per_blob", 10_000),
+        server_timeout=_positive_int(spec, "timeout", 300, upper=600),
+    )
+
+
+# --- plain functions -------------------------------------------------------------------------------
+
+
+def time_slices(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into consecutive half-open slices of ``size`` (the last one shorter)."""
+    out = []
+    t = start
+    while t < end:
+        nxt = min(t + size, end)
+        out.append((t, nxt))
+        t = nxt
+    return out
+
+
+def kusto_time(t: datetime) -> str:
+    """A KQL datetime literal, 100 ns precision, UTC."""
+    return _utc(t).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def query_text(start: datetime, end: datetime) -> str:
+    """The slice's query. The API's ``timespan`` alone is inclusive at both ends, so the half-open
+    bounds are in the query too: a row exactly on a slice boundary is read once, by the later slice."""
+    return (
+        f"{TABLE} | where TimeGenerated >= datetime({kusto_time(start)}) "
+        f"and TimeGenerated < datetime({kusto_time(end)})"
+    )
+
+
+def records_of_body(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The response's primary table (``tables[0]``) -> one dict per row, keyed by column name, values
+    exactly as the service wrote them."""
+    tables = body.get("tables")
+    if not isinstance(tables, list) or not tables:
+        return []
+    table = tables[0]
+    if not isinstance(table, dict):
+        raise LogAnalyticsError("Log Analytics response: tables[0] is not an object")
+    columns = table.get("columns") or []
+    rows = table.get("rows") or []
+    names = [c.get("name") if isinstance(c, dict) else c for c in columns]
+    if not all(isinstance(n, str) for n in names) or not isinstance(rows, list):
+        raise LogAnalyticsError("Log Analytics response: tables[0] has malformed columns or rows")
+    # A row that is not a list is passed on as it is: the normalizer makes it a dead letter of its own.
+    return [dict(zip(names, row, strict=False)) if isinstance(row, list) else row for row in rows]
+
+
+def slice_location(workspace: str, start: datetime, end: datetime, offset: int) -> str:
+    return (
+        f"loganalytics://{workspace}/{TABLE}?from={kusto_time(start)}&to={kusto_time(end)}&offset={offset}"
+    )
+
+
+def blobs_of_records(
+    workspace: str, start: datetime, end: datetime, records: list[Any], rows_per_blob: int
+) -> Iterator[Blob]:
+    """JSON lines, ``rows_per_blob`` records a blob."""
+    for offset in range(0, len(records), rows_per_blob):
+        chunk = records[offset : offset + rows_per_blob]
+        data = b"\n".join(orjson.dumps(r) for r in chunk) + b"\n"
+        yield slice_location(workspace, start, end, offset), data
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None, rnd: float) -> float:
+    """Wait before retry ``attempt`` (1-based): full jitter over a capped exponential, or the server's
+    Retry-After when it gives one (never more than ``cap``)."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), cap)
+    return min(cap, base * (2 ** (attempt - 1))) * rnd
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def describe_error(exc: Exception) -> str:
+    """One line about a failed query: status, service error code and message, or why no token could be
+    had. Only what the service or the credential chain answered: the request (and so its bearer token)
+    is never part of it, and the chain's messages name credentials, never their values."""
+    status = getattr(exc, "status_code", None)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    lines = [line.strip() for line in str(getattr(error, "message", None) or exc).splitlines() if line.strip()]
+    message = lines[0] if lines else type(exc).__name__
+    if "DefaultAzureCredential failed" in message:
+        # The chain lists every credential it tried; the ones that got an answer say what went wrong.
+        tried = [line for line in lines[1:] if "error" in line.lower()]
+        message = "no token from DefaultAzureCredential" + (f" ({'; '.join(tried)})" if tried else "")
+    parts = [f"HTTP {status}" if status else None, code, message]
+    return ": ".join(p for p in parts if p)
+
+
+# --- the query loop ----------------------------------------------------------------------------------
+
+
+QueryFn = Callable[[datetime, datetime], tuple[dict[str, Any], str | None]]
+
+
+class SliceReader:
+    """Reads slices: retries transient failures, halves a slice whose answer is partial.
+
+    ``query(start, end)`` returns the response body and the partial error text (None when complete);
+    it is ``sdk_query`` (azure-monitor-query) in production, anything in a unit test.
+    """
+
+    def __init__(
+        self,
+        options: LogAnalyticsOptions,
+        query: QueryFn,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.options = options
+        self.query = query
+        self.sleep = sleep
+        self.rng = rng
+        self.queries = 0
+        self.splits = 0
+        self.retries = 0
+
+    def read(self, start: datetime, end: datetime) -> Iterator[Blob]:
+        pending = [(start, end)]
+        while pending:
+            s, e = pending.pop()
+            body, partial = self._query_with_retries(s, e)
+            if partial is not None:
+                if e - s <= self.options.min_slice:
+                    raise LogAnalyticsError(
+                        f"Log Analytics workspace {self.options.workspace}: the answer for "
+                        f"[{kusto_time(s)}, {kusto_time(e)}) is still partial at the smallest slice "
+                        f"({self.options.min_slice}): {partial}; lower min_slice"
+                    )
+                middle = s + (e - s) / 2
+                self.splits += 1
+                log.info(
+                    "Log Analytics answer for [%s, %s) is partial (%s): splitting at %s",
+                    kusto_time(s), kusto_time(e), partial, kusto_time(middle),
+                )
+                pending.append((middle, e))  # popped second: slices are read in time order
+                pending.append((s, middle))
+                continue
+            records = records_of_body(body)
+            yield from blobs_of_records(self.options.workspace, s, e, records, self.options.rows_per_blob)
+
+    def _query_with_retries(self, start: datetime, end: datetime) -> tuple[dict[str, Any], str | None]:
+        from azure.core.exceptions import (
+            HttpResponseError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+
+        attempt = 0
+        while True:
+            attempt += 1
+            self.queries += 1
+            try:
+                return self.query(start, end)
+            except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
+                status = getattr(exc, "status_code", None)
+                transient = (
+                    isinstance(exc, ServiceRequestError | ServiceResponseError) or status in TRANSIENT_STATUS
+                )
+                if not transient or attempt >= self.options.max_attempts:
+                    outcome = "failed" if not transient else f"failed {attempt} times"
+                    raise LogAnalyticsError(
+                        f"Log Analytics query on workspace {self.options.workspace} for "
+                        f"[{kusto_time(start)}, {kusto_time(end)}) {outcome}: {describe_error(exc)}"
+                    ) from None
+                delay = backoff_delay(
+                    attempt, self.options.backoff, self.options.backoff_max, _retry_after(exc), self.rng()
+                )
+                self.retries += 1
+                log.warning(
+                    "Log Analytics query for [%s, %s) attempt %d: %s; retrying in %.1f s",
+                    kusto_time(start), kusto_time(end), attempt, describe_error(exc), delay,
+                )
+                self.sleep(delay)
+
+
+def make_client(options: LogAnalyticsOptions) -> Any:
+    """A LogsQueryClient on DefaultAzureCredential, with azure-core's own retries off (ours jitter)."""
+    from azure.identity import DefaultAzureCredential
+    from azure.monitor.query import LogsQueryClient
+
+    return LogsQueryClient(DefaultAzureCredential(), endpoint=options.endpoint, retry_total=0)
+
+
+def sdk_query(client: Any, options: LogAnalyticsOptions) -> QueryFn:
+    """``query_workspace`` for one slice, returning the raw body (see the module doc: the SDK's row
+    objects lose the 100 ns digit) and the partial error's text when the answer is partial."""
+    from azure.monitor.query import LogsQueryPartialResult
+
+    def query(start: datetime, end: datetime) -> tuple[dict[str, Any], str | None]:
+        captured: dict[str, Any] = {}
+
+        def keep_body(pipeline_response: Any, deserialized: Any, headers: Any) -> Any:
+            captured["body"] = pipeline_response.http_response.json()
+            return deserialized
+
+        result = client.query_workspace(
+            options.workspace,
+            query_text(start, end),
+            timespan=(start, end),
+            server_timeout=options.server_timeout,
+            read_timeout=options.server_timeout + 60,  # the HTTP read outlasts the server's own limit
+            cls=keep_body,
+        )
+        body = captured.get("body") or {}
+        if isinstance(result, LogsQueryPartialResult):
+            err = result.partial_error
+            text = describe_partial(err, body)
+            return body, text
+        return body, None
+
+    return query
+
+
+def describe_partial(err: Any, body: dict[str, Any]) -> str:
+    """The innermost message of a PartialError (it names the limit: E_QUERY_RESULT_SET_TOO_LARGE ...)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    inner: Any = error
+    while isinstance(inner, dict):
+        details = inner.get("details")
+        nxt = inner.get("innererror") or (details[0] if isinstance(details, list) and details else None)
+        if not isinstance(nxt, dict):
+            break
+        inner = nxt
+    if isinstance(inner, dict) and inner.get("message"):
+        return str(inner["message"]).splitlines()[0]
+    return str(getattr(err, "message", None) or "PartialError").splitlines()[0]
+
+
+# --- Beam ----------------------------------------------------------------------------------------------
+
+
+class _ReadSlicesFn(beam.DoFn):
+    """One client per worker (made in ``setup``: clients do not pickle); a slice in, its blobs out."""
+
+    def __init__(self, options: LogAnalyticsOptions) -> None:
+        self.options = options
+        self._client: Any = None
+
+    def setup(self) -> None:
+        self._client = make_client(self.options)
+        self._reader = SliceReader(self.options, sdk_query(self._client, self.options))
+
+    def process(self, element: tuple[datetime, datetime]) -> Iterator[Blob]:
+        yield from self._reader.read(*element)
+
+    def teardown(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class ReadLogAnalytics(beam.PTransform):
+    """``pipeline | ReadLogAnalytics(options)`` -> ``PCollection[(location, bytes)]`` of AzureActivity
+    rows for [start, end) as JSON lines."""
+
+    def __init__(self, options: LogAnalyticsOptions | SourceSpec) -> None:
+        super().__init__()
+        self.options = options if isinstance(options, LogAnalyticsOptions) else options_from_spec(options)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[Blob]:
+        o = self.options
+        return (
+            pbegin
+            | "Slices" >> beam.Create(time_slices(o.start, o.end, o.slice))
+            | "Spread" >> beam.Reshuffle()
+            | "Query" >> beam.ParDo(_ReadSlicesFn(o))
+        )
+
+
+def source(spec: SourceSpec) -> ReadLogAnalytics:
+    """The ``log-analytics`` factory for ``SOURCES``."""
+    return ReadLogAnalytics(options_from_spec(spec))

@@ -1,0 +1,143 @@
+"""What the GCP source kinds share: the audit log names, spec checking, backoff, and error text that
+never carries a credential.
+
+Plain functions, no Beam and no Google client imports, so they are testable alone and cheap to import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from connectors.sources import SourceError, SourceSpec
+
+# The Cloud Audit Logs a log sink or the Logging API can hold, by the short name users type.
+AUDIT_LOGS: tuple[str, ...] = ("activity", "data_access", "system_event", "policy")
+AUDIT_LOG_PREFIX = "cloudaudit.googleapis.com"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A secret-looking run of characters: bearer tokens, private key bodies, refresh tokens. Error text from a
+# library is cut at the first of these before it is shown, in case it echoed a request.
+_SECRETISH = re.compile(
+    r"(ya29\.|Bearer\s|eyJ[A-Za-z0-9_-]{4,}|-----BEGIN|refresh_token|client_secret|private_key|access_token"
+    r"|assertion|password|sig=)",
+    re.IGNORECASE,
+)
+
+
+def utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def rfc3339(t: datetime) -> str:
+    """The timestamp literal the Logging filter language compares with (UTC, microseconds)."""
+    return utc(t).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_logs(spec: SourceSpec) -> tuple[str, ...]:
+    """``logs=activity,data_access`` -> the audit log names to read (default: all four)."""
+    raw = spec.param("logs")
+    if raw is None or raw.strip() in ("", "all"):
+        return AUDIT_LOGS
+    names = tuple(dict.fromkeys(n.strip().lower() for n in raw.split(",") if n.strip()))
+    unknown = [n for n in names if n not in AUDIT_LOGS]
+    if unknown or not names:
+        raise SourceError(
+            f"{spec.kind} logs={raw!r}: unknown audit log {', '.join(unknown) or raw!r} "
+            f"(choose from {', '.join(AUDIT_LOGS)}, comma-separated, or all)"
+        )
+    return names
+
+
+def parse_duration(spec: SourceSpec, name: str, default: str, minimum: float = 1.0) -> timedelta:
+    """``90s``, ``30m``, ``1h``, ``1d`` or plain seconds -> timedelta; a SourceError otherwise."""
+    text = spec.param(name) or default
+    m = _DURATION.match(text)
+    if not m:
+        raise SourceError(f"{spec.kind} {name}={text!r} is not a duration such as 30m, 1h or 90s")
+    seconds = float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
+    if seconds < minimum:
+        raise SourceError(f"{spec.kind} {name}={text!r} is shorter than {minimum:g} seconds")
+    return timedelta(seconds=seconds)
+
+
+def parse_int(spec: SourceSpec, name: str, default: int, lower: int = 1, upper: int | None = None) -> int:
+    raw = spec.param(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SourceError(f"{spec.kind} {name}={raw!r} is not a whole number") from None
+    if value < lower or (upper is not None and value > upper):
+        bound = f"between {lower} and {upper}" if upper is not None else f"at least {lower}"
+        raise SourceError(f"{spec.kind} {name}={raw!r} must be {bound}")
+    return value
+
+
+def time_range(spec: SourceSpec, required: bool) -> tuple[datetime | None, datetime | None]:
+    """The run's [start, end) in UTC; ``end`` defaults to now once a start is given."""
+    if spec.start is None:
+        if required:
+            raise SourceError(f"{spec.kind} needs --start (and --end, default now): the time range to read")
+        if spec.end is not None:
+            raise SourceError(f"{spec.kind}: --end was given without --start")
+        return None, None
+    start = utc(spec.start)
+    end = utc(spec.end) if spec.end is not None else datetime.now(UTC)
+    if end <= start:
+        raise SourceError(f"{spec.kind}: --end {end.isoformat()} is not after --start {start.isoformat()}")
+    return start, end
+
+
+def time_slices(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into consecutive half-open slices of ``size`` (the last one shorter)."""
+    out: list[tuple[datetime, datetime]] = []
+    t = start
+    while t < end:
+        nxt = min(t + size, end)
+        out.append((t, nxt))
+        t = nxt
+    return out
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None, rnd: float) -> float:
+    """Wait before retry ``attempt`` (1-based): the server's Retry-After when it gives one, else full
+    jitter over a capped exponential (so parallel slices that were throttled together spread out)."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), cap)
+    return min(cap, base * (2 ** (attempt - 1))) * rnd
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None  # an HTTP date: our own backoff is good enough
+
+
+def safe_text(text: object, limit: int = 300) -> str:
+    """One line of someone else's error text, cut before anything that looks like a credential."""
+    s = " ".join(str(text).split())
+    m = _SECRETISH.search(s)
+    if m:
+        s = s[: m.start()].rstrip(" :,;{(\"'") + " [rest withheld]"
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def describe(exc: BaseException) -> str:
+    """A failed call in one line: the API's code and message (never the request, which held the token)."""
+    code = getattr(exc, "code", None)
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    prefix = f"{type(exc).__name__}"
+    if code is not None and not callable(code):
+        prefix += f" {code}"
+    return f"{prefix}: {safe_text(message)}"
+
+
+def join(names: Iterable[str]) -> str:
+    return ", ".join(names)
