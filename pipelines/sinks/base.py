@@ -1,0 +1,289 @@
+"""What every SIEM sink shares: events in, batching, projection, retries with backoff, dead letters out.
+
+A ``Sink`` is plain Python (no Beam): ``send(lines)`` takes canonical event JSON lines and returns which
+event ids were delivered and which became dead letters. Every line ends in exactly one of the two;
+``send`` never raises for anything the endpoint or the data does. That is the guarantee the Beam
+composite, ``cloudaudit replay`` and the tests build on.
+
+A kind implements ``attempt(items)``: one try at delivering a batch, saying per item whether it was
+delivered, should be retried, or is rejected for good. The loop here does the rest: batches by count
+and bytes, retries what is retryable with exponential backoff and full jitter (and at least the
+server's Retry-After), and dead-letters what is left when the retries run out.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import orjson
+
+from pipelines.sinks.config import Options, SinkConfig, SinkConfigError
+from schemas.deadletter import DeadLetter
+
+log = logging.getLogger(__name__)
+
+STAGE = "sink"
+REASON_LIMIT = 1000
+
+
+@dataclass(slots=True)
+class Item:
+    """One event on its way to a sink."""
+
+    id: str
+    line: bytes  # the canonical JSON line: the dead letter's payload, replayable as it is
+    location: str  # where the event was read (source.location)
+    time: str  # when.time, ISO 8601 UTC
+    provider: str
+    doc: dict[str, Any]  # the sink's projection of the event
+
+    def size(self) -> int:
+        return len(self.line)
+
+
+@dataclass
+class SendResult:
+    delivered_ids: list[str] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+    def extend(self, other: SendResult) -> None:
+        self.delivered_ids.extend(other.delivered_ids)
+        self.dead.extend(other.dead)
+
+
+@dataclass
+class Attempt:
+    """What one try at a batch did; every item given to ``attempt`` must be in exactly one list."""
+
+    delivered: list[Item] = field(default_factory=list)
+    retry: list[Item] = field(default_factory=list)
+    rejected: list[tuple[Item, str, str]] = field(default_factory=list)  # (item, code, reason)
+    reason: str = ""  # why the retry list failed, for the dead letter if retries run out
+    retry_after: float | None = None  # seconds the server asked for (Retry-After)
+
+
+# --- projections: what an event becomes before a sink wraps it ------------------------------------
+
+
+def canonical(event: dict[str, Any], keep_raw: bool) -> dict[str, Any]:
+    """The canonical event JSON, as cold storage has it; ``raw`` (the last field) only when asked."""
+    if not keep_raw:
+        event.pop("raw", None)
+    return event
+
+
+Projection = Callable[[dict[str, Any], bool], dict[str, Any]]
+PROJECTIONS: dict[str, Projection] = {"canonical": canonical}  # later issues add ocsf, ecs, ...
+
+
+# --- the loop ----------------------------------------------------------------------------------------
+
+
+class Sink(ABC):
+    """Delivers canonical event lines to one endpoint; subclasses speak its protocol in ``attempt``."""
+
+    kind: ClassVar[str]
+    OPTIONS: ClassVar[dict[str, str]] = {}  # kind-specific option -> help
+    CREDENTIALS: ClassVar[str] = ""  # where credentials come from, for error messages and --help
+    DEFAULT_BATCH_EVENTS: ClassVar[int] = 500
+    DEFAULT_BATCH_BYTES: ClassVar[int] = 1_000_000
+
+    def __init__(self, config: SinkConfig, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.name = config.name
+        opts = Options(config)
+        self.projection_name = opts.choice("projection", "canonical", tuple(PROJECTIONS))
+        self.project = PROJECTIONS[self.projection_name]
+        self.keep_raw = opts.boolean("raw", False)
+        self.batch_events = opts.integer("batch_events", self.DEFAULT_BATCH_EVENTS)
+        self.batch_bytes = opts.integer("batch_bytes", self.DEFAULT_BATCH_BYTES, minimum=1024)
+        self.retries = opts.integer("retries", 5, minimum=0)
+        self.backoff = opts.number("backoff", 0.5)
+        self.max_backoff = opts.number("max_backoff", 30.0)
+        self.timeout = opts.number("timeout", 30.0, minimum=0.001)
+        self.gzip = opts.boolean("gzip", True)
+        self._sleep = sleep
+        self._random = random.Random()
+        self.configure(opts)
+
+    def configure(self, opts: Options) -> None:  # noqa: B027 - optional hook
+        """Read the kind's own options (and the environment); raise SinkConfigError when they cannot work."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def attempt(self, items: list[Item]) -> Attempt:
+        """One try at delivering ``items`` (one batch, within the size limits)."""
+
+    # -- public --
+
+    def send(self, lines: list[bytes]) -> SendResult:
+        """Deliver canonical event JSON lines; every line ends delivered or dead-lettered, never raised."""
+        result = SendResult()
+        items: list[Item] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            item, letter = self.item(line)
+            if letter is not None:
+                result.dead.append(letter)
+            elif item is not None:
+                items.append(item)
+        for batch in self.batches(items):
+            result.extend(self._deliver(batch))
+        return result
+
+    def item(self, line: bytes) -> tuple[Item | None, DeadLetter | None]:
+        """A line -> Item, or the dead letter saying why it is not an event this sink can send."""
+        location = ""
+        try:
+            event = orjson.loads(line)
+            location = str((event.get("source") or {}).get("location") or "")
+            event_id = str(event["id"])
+            provider = str((event.get("where") or {}).get("provider") or "")
+            when = str(event["when"]["time"])
+            datetime.fromisoformat(when)  # every sink files the event by its time
+        except Exception as exc:
+            reason = f"not a canonical event line: {type(exc).__name__}: {exc}"
+            return None, self.letter(line, location, "invalid_event", reason)
+        try:
+            doc = self.project(event, self.keep_raw)
+        except Exception as exc:
+            return None, self.letter(
+                line, location, "projection_failed", f"projection {self.projection_name} failed: {exc}"
+            )
+        item = Item(event_id, line, location, when, provider, doc)
+        try:
+            self.shape(item, event)
+        except Exception as exc:
+            return None, self.letter(line, location, "invalid_event", f"cannot wrap the event: {exc}")
+        return item, None
+
+    def shape(self, item: Item, event: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Wrap ``item.doc`` in what the sink's table needs (``event``: the parsed canonical event)."""
+
+    def batches(self, items: list[Item]) -> Iterator[list[Item]]:
+        """Consecutive batches within batch_events and batch_bytes (an item larger than batch_bytes goes
+        alone: the endpoint decides whether it is too large)."""
+        batch: list[Item] = []
+        size = 0
+        for item in items:
+            n = item.size()
+            if batch and (len(batch) >= self.batch_events or size + n > self.batch_bytes):
+                yield batch
+                batch, size = [], 0
+            batch.append(item)
+            size += n
+        if batch:
+            yield batch
+
+    def letter(self, line: bytes, location: str, code: str, reason: str, attempts: int = 1) -> DeadLetter:
+        text = f"sink {self.name} ({self.kind}): {reason}"
+        return DeadLetter(STAGE, code, text[:REASON_LIMIT], line, location, attempts=attempts)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter, never shorter than Retry-After, never over max_backoff."""
+        cap = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        d = self._random.uniform(0, cap)
+        if retry_after is not None:
+            d = max(d, min(retry_after, self.max_backoff))
+        return d
+
+    # -- the retry loop --
+
+    def _deliver(self, batch: list[Item]) -> SendResult:
+        result = SendResult()
+        pending = batch
+        attempt = 0
+        while pending:
+            attempt += 1
+            try:
+                outcome = self.attempt(pending)
+            except SinkConfigError:
+                raise
+            except Exception as exc:  # a bug or an endpoint we did not foresee: retry, then dead-letter
+                log.warning("sink %s: unexpected error: %s", self.name, exc, exc_info=True)
+                outcome = Attempt(retry=list(pending), reason=f"unexpected error: {type(exc).__name__}: {exc}")
+            result.delivered_ids.extend(i.id for i in outcome.delivered)
+            for item, code, reason in outcome.rejected:
+                result.dead.append(self.letter(item.line, item.location, code, reason, attempt))
+            pending = outcome.retry
+            if not pending:
+                break
+            if attempt > self.retries:
+                reason = f"gave up after {attempt} attempts: {outcome.reason or 'no reason given'}"
+                result.dead.extend(self.letter(i.line, i.location, "retries_exhausted", reason, attempt) for i in pending)
+                break
+            wait = self.delay(attempt, outcome.retry_after)
+            log.info("sink %s: %d events to retry in %.2fs: %s", self.name, len(pending), wait, outcome.reason)
+            self._sleep(wait)
+        return result
+
+
+# --- HTTP helpers ------------------------------------------------------------------------------------
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (the HTTP-date form counts as 'unknown': backoff decides)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def short(text: str | bytes, limit: int = 300) -> str:
+    """A response body for a reason: one line, bounded."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 3] + "..."
+
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+GZIP_LEVEL = 3  # as the raw archive (store.py): levels 1-3 are equally fast on audit JSON, 6 at half the speed
+
+
+def http_session() -> Any:
+    """A requests Session with its own retries off (the sink's loop retries, with its own backoff)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    s = requests.Session()
+    adapter = HTTPAdapter(max_retries=0, pool_connections=2, pool_maxsize=4)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    return s
+
+
+def env_secret(name: str, file_env: str | None = None) -> str | None:
+    """A secret from the environment, or from the file an environment variable names (Kubernetes/Docker
+    secrets); surrounding whitespace stripped."""
+    import os
+
+    value = os.environ.get(name)
+    if value:
+        return value.strip()
+    if file_env and os.environ.get(file_env):
+        path = os.environ[file_env]
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip() or None
+        except OSError as exc:
+            raise SinkConfigError(f"cannot read the file named by {file_env}: {exc.strerror or exc}") from None
+    return None
