@@ -125,6 +125,32 @@ def _is_directory(path: str) -> bool:
     return os.path.isdir(path)
 
 
+def use_filesystems(options: PipelineOptions) -> None:
+    """Give Beam's filesystems the run's options before the driver touches an object store.
+
+    ``FileSystems`` gets its options only when a ``Pipeline`` is made; without them S3 and Azure refuse
+    to start (``Must provide one of client or options``). Clients then use each cloud's default chain:
+    boto3's (``AWS_ENDPOINT_URL`` points it at a local stand-in), ``AZURE_STORAGE_CONNECTION_STRING`` when
+    set (the emulator/local-dev override) else DefaultAzureCredential, Google's ADC. With
+    ``STORAGE_EMULATOR_HOST`` set, the GCS client talks to the emulator anonymously whatever credentials
+    it is given, so Beam's own ADC lookup (which retries for about 20 s when there are none) is skipped.
+    """
+    FileSystems.set_options(options)
+    from pipelines.objectstores import share_s3_clients
+
+    share_s3_clients()  # one boto3 client per process instead of one per file operation
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        try:
+            from apache_beam.internal.gcp import auth
+
+            with auth._Credentials._credentials_lock:
+                if not auth._Credentials._credentials_init:
+                    auth._Credentials._credentials = None
+                    auth._Credentials._credentials_init = True
+        except (ImportError, AttributeError):  # another Beam version: the lookup is only slower
+            pass
+
+
 def check_output(root: str) -> None:
     """Create the output folder and prove it is writable, before any work is done."""
     probe = FileSystems.join(root, f".cloudaudit-probe-{uuid.uuid4().hex[:8]}")
@@ -132,7 +158,7 @@ def check_output(root: str) -> None:
         if "://" not in root:
             os.makedirs(root, exist_ok=True)
         with FileSystems.create(probe, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            f.write(b"")
+            f.write(b"probe\n")  # not empty: Beam writes S3 objects by multipart upload, which needs a part
         FileSystems.delete([probe])
     except Exception as exc:
         raise UsageError(f"cannot write to output {root!r}: {_one_line(exc)}") from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 import apache_beam as beam
 import orjson
@@ -28,8 +28,10 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines import summary as names
 from pipelines.layout import Key, Layout, PartitionKey
+from pipelines.manifest import KIND_PARQUET, KIND_RAW, FileEntry, HashingStream, relative_path
 from pipelines.memory import bound_large_allocations
 from pipelines.metrics import Counters
+from pipelines.objectstores import share_s3_clients
 from pipelines.settings import Settings
 from pipelines.spill import Segment, SpilledEvent, canonical_line, read_segment
 from schemas.arrow import arrow_schema, table_from_json_lines
@@ -37,6 +39,7 @@ from schemas.deadletter import DeadLetter
 
 SIEM = "siem"
 DEADLETTERS = "deadletters"
+MANIFEST = "manifest"  # manifest entries (JSON bytes) of the files written, reported once closed
 
 PARQUET_COMPRESSION = "zstd"
 RAW_GZIP_LEVEL = 3  # levels 1-3 compress audit JSON equally fast (~300 MB/s here), 6 at half the speed
@@ -49,9 +52,12 @@ class PartitionStore:
         self.layout = layout
         self.settings = settings
         self.counts: Counter[str] = Counter()
+        self.files: list[FileEntry] = []  # written and closed, for the manifest
 
     def store(self, key: PartitionKey, segments: Iterable[Segment]) -> Iterator[tuple[str, bytes]]:
-        """Yields (SIEM, JSON lines) and (DEADLETTERS, JSON lines) as it goes."""
+        """Yields (SIEM, JSON lines) and (DEADLETTERS, JSON lines) as it goes; each file, once closed,
+        is added to ``files`` for the manifest. A write that fails is abandoned, not committed: an object
+        store gets no partial file, and the manifest no entry for it."""
         writer = _PartitionFiles(self.layout, key)
         seen: set[str] = set()
         pending: list[SpilledEvent] = []
@@ -68,10 +74,13 @@ class PartitionStore:
                     pending = []
             if pending:
                 yield from self._write(key, pending, writer)
-        finally:
-            written = writer.close()
-        self.counts[names.PARQUET_FILES] += written.get("parquet", 0)
-        self.counts[names.RAW_FILES] += written.get("raw", 0)
+        except BaseException:
+            writer.abandon()
+            raise
+        entries = writer.close()
+        for entry in entries:
+            self.counts[names.PARQUET_FILES if entry.kind == KIND_PARQUET else names.RAW_FILES] += 1
+        self.files.extend(entries)
 
     def _write(
         self, key: PartitionKey, batch: list[SpilledEvent], writer: _PartitionFiles
@@ -150,21 +159,24 @@ def _location(line: bytes, layout: Layout, key: PartitionKey) -> str:
 
 
 class _PartitionFiles:
-    """The Parquet file and the raw archive of one key, opened on first write."""
+    """The Parquet file and the raw archive of one key, opened on first write; hashed as written."""
 
     def __init__(self, layout: Layout, key: PartitionKey) -> None:
         self.layout = layout
         self.key = key
-        self._pq_stream: BinaryIO | None = None
+        self._pq_stream: HashingStream | None = None
         self._pq: pq.ParquetWriter | None = None
-        self._raw_stream: BinaryIO | None = None
+        self._pq_rows = 0
+        self._raw_stream: HashingStream | None = None
         self._raw: gzip.GzipFile | None = None
+        self._raw_lines = 0
 
     def write(self, table: pa.Table, raws: list[str | None]) -> None:
         if self._pq is None:
             self._pq_stream = _create(self.layout.parquet_path(self.key))
             self._pq = pq.ParquetWriter(self._pq_stream, arrow_schema(), compression=PARQUET_COMPRESSION)
         self._pq.write_table(table)
+        self._pq_rows += table.num_rows
         data = raw_lines(raws)  # nothing when the run keeps no raw records
         if data:
             if self._raw is None:
@@ -173,24 +185,35 @@ class _PartitionFiles:
                     filename="", mode="wb", fileobj=self._raw_stream, compresslevel=RAW_GZIP_LEVEL, mtime=0
                 )
             self._raw.write(data)
+            self._raw_lines += data.count(b"\n")
 
-    def close(self) -> dict[str, int]:
-        written: dict[str, int] = {}
-        if self._pq is not None:
+    def close(self) -> list[FileEntry]:
+        """Finish both files (on an object store, this commits them) and describe them."""
+        entries = []
+        if self._pq is not None and self._pq_stream is not None:
             self._pq.close()
-            written["parquet"] = 1
-        if self._raw is not None:
+            self._pq_stream.close()
+            entries.append(self._entry(KIND_PARQUET, self._pq_stream, self._pq_rows))
+        if self._raw is not None and self._raw_stream is not None:
             self._raw.close()
-            written["raw"] = 1
+            self._raw_stream.close()
+            entries.append(self._entry(KIND_RAW, self._raw_stream, self._raw_lines))
+        return entries
+
+    def abandon(self) -> None:
+        """After a failure: drop both files without committing them (see manifest.abandon_stream)."""
         for stream in (self._pq_stream, self._raw_stream):
             if stream is not None:
-                stream.close()
-        return written
+                stream.abandon()
+
+    def _entry(self, kind: str, stream: HashingStream, records: int) -> FileEntry:
+        rel = relative_path(self.layout.root, stream.path)
+        return FileEntry(self.layout.run_id, kind, rel, records, stream.size, stream.sha256.hexdigest())
 
 
-def _create(path: str) -> BinaryIO:
+def _create(path: str) -> HashingStream:
     # FileSystems.create makes missing local folders itself; object stores have none to make.
-    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    return HashingStream(FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED), path)
 
 
 class StorePartitionFn(beam.DoFn):
@@ -202,6 +225,7 @@ class StorePartitionFn(beam.DoFn):
 
     def setup(self) -> None:
         bound_large_allocations()
+        share_s3_clients()  # in worker processes too: one boto3 client, not one per file
         self._store = PartitionStore(self._layout, self._settings)
         self._counters = Counters()
 
@@ -210,16 +234,21 @@ class StorePartitionFn(beam.DoFn):
 
     def process(self, element: tuple[Key, Iterable[Segment]]) -> Iterator[object]:
         key, segments = element
+        self._store.files.clear()
         for tag, blob in self._store.store(PartitionKey(*key), segments):
             yield blob if tag == SIEM else beam.pvalue.TaggedOutput(tag, blob)
+        for entry in self._store.files:
+            yield beam.pvalue.TaggedOutput(MANIFEST, entry.to_json())
         self._counters.push(self._store.counts)
 
 
 class DedupAndStore(beam.PTransform):
-    """(key, Segment) pointers -> cold storage written; returns ``siem`` and ``deadletters`` batches."""
+    """(key, Segment) pointers -> cold storage written; returns ``siem`` and ``deadletters`` batches and
+    ``manifest`` entries (one per file written)."""
 
     SIEM = SIEM
     DEADLETTERS = DEADLETTERS
+    MANIFEST = MANIFEST
 
     def __init__(self, layout: Layout, settings: Settings) -> None:
         super().__init__()
@@ -231,5 +260,7 @@ class DedupAndStore(beam.PTransform):
             segments
             | "GroupByPartition" >> beam.GroupByKey()
             | "DedupAndWrite"
-            >> beam.ParDo(StorePartitionFn(self._layout, self._settings)).with_outputs(DEADLETTERS, main=SIEM)
+            >> beam.ParDo(StorePartitionFn(self._layout, self._settings)).with_outputs(
+                DEADLETTERS, MANIFEST, main=SIEM
+            )
         )

@@ -1,0 +1,381 @@
+"""``cloudaudit replay``: send dead letters through the pipeline again, after a mapping fix or once a
+SIEM is back.
+
+```
+DEADLETTERS... ─ ReplayDeadLetters ─┬─ segments ── DedupAndStore ─┬─ siem ──┬── WriteJsonLines(OUT/siem/)
+                                    ├─ resend (sink letters) ─────┼─────────┘   (+ the --sink sinks)
+                                    └─ deadletters ───────────────┴─ deadletters ── WriteJsonLines(OUT/deadletters/)
+```
+
+What each dead letter becomes depends on its stage (schemas/deadletter.py is the one format):
+
+- ``read``/``parse``/``map``/``validate``/``enrich``: the payload is the original record's bytes; it goes
+  through the normalizer again (with the connectors of this run, fixed or not) under its original
+  location, and then the normal way: deduplication, cold storage, SIEM. A ``read`` letter of a file that
+  could not be opened (``unreadable_file``, empty payload) reads that file again.
+- ``sink``: the payload is the event's canonical JSON line. ``parquet_rejected`` events never reached
+  cold storage, so they go the normal way; any other sink letter means the event is in cold storage
+  already and only a SIEM missed it, so it is validated as an ``Event`` and sent to the SIEM outputs only
+  (the SIEM files and ``--sink`` sinks), never written to cold storage twice.
+- A record that fails again becomes a new dead letter with ``attempts`` one higher than its letter's
+  (and its original location); a dead-letter line that is not a dead letter becomes one of stage
+  ``replay``, code ``invalid_deadletter``.
+
+Event ids are deterministic (source format + native id), so a replayed record that now succeeds gets the
+same id it would have had in the first run: idempotent sinks (Elasticsearch ``_id``, dedup by id) do not
+duplicate it. The run summary counts each dead letter read as a record read; the invariant is the batch
+pipeline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+import orjson
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from pydantic import ValidationError
+
+from connectors.errors import NonEvent
+from pipelines import summary as names
+from pipelines.layout import Layout, new_run_id
+from pipelines.objectstores import share_s3_clients
+from pipelines.read import DEADLETTERS, SEGMENTS, FileReader, Output, ReadFilesFn
+from pipelines.settings import Settings
+from pipelines.store import DedupAndStore
+from pipelines.summary import Summary
+from schemas.deadletter import DeadLetter
+from schemas.event import Event
+
+RESEND = "resend"
+REPLAY_STAGE = "replay"
+# Stages whose payload is an original record, to normalize again.
+RECORD_STAGES = frozenset({"read", "parse", "map", "validate", "enrich"})
+# Sink letters whose event never reached cold storage.
+COLD_STORAGE_CODES = frozenset({"parquet_rejected"})
+_INDEX = re.compile(r"#\d+$")
+
+
+class ReplayReader(FileReader):
+    """Reads dead-letter files (JSON lines, plain or gzip) and replays each letter; Beam-free."""
+
+    def reset(self) -> None:
+        super().reset()
+        self._resend: list[bytes] = []
+        self._resend_bytes = 0
+        self._attempts = 1  # the attempts of the letter being replayed, for the letters it makes
+
+    def read(self, path: str, size: int = 0) -> Iterator[Output]:
+        self.counts[names.FILES_READ] += 1
+        self.counts[names.BYTES_READ] += size
+        try:
+            f = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+        except Exception as exc:
+            reason = f"cannot open dead-letter file: {type(exc).__name__}: {exc}".splitlines()[0]
+            yield from self.add(DeadLetter(REPLAY_STAGE, "unreadable_file", reason, b"", path))
+            return
+        with f:
+            for i, line in enumerate(f):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    letter = DeadLetter.from_dict(orjson.loads(line))
+                except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
+                    reason = f"not a dead letter: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+                    yield from self.add(DeadLetter(REPLAY_STAGE, "invalid_deadletter", reason, line, f"{path}#{i}"))
+                    continue
+                yield from self.replay(letter)
+
+    def replay(self, letter: DeadLetter) -> Iterator[Output]:
+        """One dead letter again: see the module's docstring for what each stage becomes."""
+        self._attempts = letter.attempts + 1
+        try:
+            if letter.stage == "sink":
+                yield from self._replay_event(letter)
+            elif letter.stage == "read" and not letter.payload and letter.code == "unreadable_file":
+                yield from self._reread(letter)
+            elif letter.stage in RECORD_STAGES and letter.payload:
+                yield from self._renormalize(letter)
+            else:
+                why = "it holds no record bytes" if not letter.payload else f"stage {letter.stage!r} is unknown"
+                yield from self.add(_again(letter, f"cannot be replayed: {why}; was: {letter.reason}"))
+        finally:
+            self._attempts = 1
+
+    def _renormalize(self, letter: DeadLetter) -> Iterator[Output]:
+        results = list(self.normalizer.blob(letter.payload, letter.location))
+        for result in results:
+            if len(results) == 1:  # one record, as it was: keep its original location, not 'loc#0'
+                result = _set_location(result, letter.location)
+            yield from self.add(result)
+
+    def _reread(self, letter: DeadLetter) -> Iterator[Output]:
+        path = _INDEX.sub("", letter.location)
+        try:
+            size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+        except Exception:
+            size = 0
+        yield from super().read(path, size)
+
+    def _replay_event(self, letter: DeadLetter) -> Iterator[Output]:
+        try:
+            event = Event.model_validate_json(letter.payload)
+        except ValidationError as exc:
+            reason = f"the payload is not a valid event: {exc.errors()[0]['msg'] if exc.errors() else exc}"
+            yield from self.add(_again(letter, reason[:1000], code="invalid_event"))
+            return
+        if letter.code in COLD_STORAGE_CODES:
+            yield from self.add(event)  # counted as a record read, then deduplicated and stored
+            return
+        self.counts[names.RECORDS_READ] += 1
+        self.counts[names.EVENTS_NORMALIZED] += 1
+        self.counts[names.written_counter(str(event.where.provider), str(event.what.outcome))] += 1
+        line = letter.payload.strip()
+        self._resend.append(line)
+        self._resend_bytes += len(line)
+        if len(self._resend) >= self.settings.batch_size or self._resend_bytes >= (16 << 20):
+            yield from self.flush_resend()
+
+    def add(self, result: Any) -> Iterator[Output]:
+        if isinstance(result, DeadLetter) and self._attempts > 1:
+            result.attempts = self._attempts
+        yield from super().add(result)
+
+    def flush(self) -> Iterator[Output]:
+        yield from super().flush()
+        yield from self.flush_resend()
+
+    def flush_resend(self) -> Iterator[Output]:
+        if self._resend:
+            blob = b"\n".join(self._resend)
+            self._resend = []
+            self._resend_bytes = 0
+            yield RESEND, blob
+
+
+def _again(letter: DeadLetter, reason: str, code: str | None = None) -> DeadLetter:
+    return DeadLetter(
+        letter.stage if code is None else REPLAY_STAGE, code or letter.code, reason, letter.payload, letter.location
+    )
+
+
+def _set_location(result: Any, location: str) -> Any:
+    """The result under the replayed letter's own location (NonEvent is frozen: a new one)."""
+    if isinstance(result, Event):
+        result.source.location = location
+    elif isinstance(result, DeadLetter):
+        result.location = location
+    elif isinstance(result, NonEvent):
+        return NonEvent(result.kind, location)
+    return result
+
+
+class ReplayFn(ReadFilesFn):
+    """Dead-letter files -> segments (main), dead letters and resend batches (tagged)."""
+
+    def setup(self) -> None:
+        super().setup()
+        share_s3_clients()
+        self._reader = ReplayReader(self._settings, self._spill_dir)
+
+
+class ReplayDeadLetters(beam.PTransform):
+    """Dead-letter file patterns -> ``segments``, ``deadletters`` and ``resend`` (canonical JSON lines of
+    events that only a SIEM sink missed)."""
+
+    SEGMENTS = SEGMENTS
+    DEADLETTERS = DEADLETTERS
+    RESEND = RESEND
+
+    def __init__(
+        self, settings: Settings, spill_dir: str, enrichment: beam.pvalue.AsSingleton | None = None
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._spill_dir = spill_dir
+        self._enrichment = enrichment  # the batch pipeline's enrichment side input, or None
+
+    def expand(self, patterns: beam.PCollection[str]) -> beam.pvalue.DoOutputsTuple:
+        side = {"enrichment": self._enrichment} if self._enrichment is not None else {}
+        return (
+            patterns
+            | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW_IF_WILDCARD)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "Replay"
+            >> beam.ParDo(ReplayFn(self._settings, self._spill_dir), **side).with_outputs(
+                DEADLETTERS, RESEND, main=SEGMENTS
+            )
+        )
+
+
+def build(
+    pipeline: beam.Pipeline,
+    patterns: Sequence[str],
+    layout: Layout,
+    settings: Settings,
+    sinks: Sequence[Any] = (),
+    enrichment: Any = None,
+) -> None:
+    """The replay pipeline: the batch pipeline's store, SIEM and dead-letter stages after a replay read
+    (with the same enrichment: replayed events get the context a first run would have given them)."""
+    from enrichers.beam import side_input
+    from pipelines.batch import WriteJsonLines
+    from pipelines.manifest import add_manifest
+
+    reference = side_input(pipeline, enrichment)
+    read = pipeline | "DeadLetterFiles" >> beam.Create(list(patterns)) | "ReplayDeadLetters" >> ReplayDeadLetters(
+        settings, layout.spill_dir, reference
+    )
+    stored = read[SEGMENTS] | "DedupAndStore" >> DedupAndStore(layout, settings)
+    siem = (stored[DedupAndStore.SIEM], read[RESEND]) | "AllSiem" >> beam.Flatten()
+    dead = [read[DEADLETTERS], stored[DedupAndStore.DEADLETTERS]]
+    if sinks:
+        from pipelines.sinks import WriteToSinks  # engineer F's sinks
+
+        dead.append(siem | "WriteToSinks" >> WriteToSinks(list(sinks)))
+    deadletters = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
+    siem_files = siem | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
+    dead_files = deadletters | "WriteDeadLetters" >> WriteJsonLines(layout.deadletters_prefix)
+    add_manifest(layout.root, layout.run_id, stored[DedupAndStore.MANIFEST], siem_files, dead_files)
+
+
+def run(
+    deadletter_files: Sequence[str],
+    output: str,
+    settings: Settings | None = None,
+    beam_args: Sequence[str] = (),
+    sinks: Sequence[Any] = (),
+    progress: Callable[[str], None] = lambda _msg: None,
+    enrichment_config: Any = None,
+) -> Summary:
+    """Check the inputs and output, replay, and return the checked summary (as ``batch.run`` does).
+    ``enrichment_config`` is an ``enrichers.config.EnrichmentConfig`` (None: the bundled catalog only)."""
+    from enrichers.beam import prepare
+    from pipelines.batch import _remove, leftover_temp_files, write_summary
+    from pipelines.metrics import query_counters
+    from pipelines.options import (
+        check_output,
+        expand_input,
+        match_inputs,
+        pipeline_options,
+        runner_text,
+        use_filesystems,
+    )
+    from pipelines.summary import from_counters
+
+    settings = settings or Settings()
+    options = pipeline_options(list(beam_args))
+    use_filesystems(options)
+    patterns = [expand_input(p) for p in deadletter_files]
+    matched = match_inputs(patterns)
+    files = sum(len(m) for m in matched)
+    check_output(output)
+    if sinks:
+        from pipelines.sinks import check_sinks
+
+        sinks = check_sinks(list(sinks))
+    enrichment = prepare(enrichment_config)  # a broken reference file stops the replay here
+    layout = Layout(output, new_run_id())
+    runner = runner_text(options)
+    progress(f"replaying {files} dead-letter files; run {layout.run_id} on {runner}")
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, patterns, layout, settings, sinks, enrichment)
+    started = time.monotonic()
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    finally:
+        _remove(layout.spill_dir)
+    summary = from_counters(
+        query_counters(result),
+        run_id=layout.run_id,
+        runner=runner,
+        inputs=list(deadletter_files),
+        output=output,
+        files_matched=files,
+        elapsed_seconds=round(time.monotonic() - started, 3),
+    )
+    summary.problems.extend(leftover_temp_files(layout))
+    write_summary(layout, summary)
+    return summary
+
+
+# --- command line -------------------------------------------------------------------------------
+
+REPLAY_EXAMPLES = """\
+examples:
+  cloudaudit replay out/deadletters/ --output out
+  cloudaudit replay 'out/deadletters/deadletters-20240501T130502Z-*.jsonl' --output replayed
+  cloudaudit replay gs://lake/cloudaudit/deadletters/ --output gs://lake/cloudaudit
+
+Reads dead-letter files (JSON lines as every stage writes them; directories mean every file under them)
+and sends each letter through the pipeline again: record letters (read, parse, map, validate, enrich)
+through the normalizer, then deduplication, cold storage and SIEM output; sink letters (canonical event
+JSON) to the SIEM outputs only, except parquet_rejected ones, which go to cold storage too. What fails
+again is a new dead letter with attempts + 1. Options this command does not know are Beam pipeline
+options. Exit status as for 'run'.
+"""
+
+
+def add_replay_parser(sub: Any) -> None:
+    """The ``replay`` subcommand (called from pipelines/cli.py)."""
+    from enrichers.cli import add_run_arguments as add_enrichment_arguments
+    from pipelines.settings import DEFAULT_BATCH_SIZE, DEFAULT_DEDUP_SHARDS, DEFAULT_OUTPUT
+    from pipelines.sinks import add_sink_arguments
+
+    p = sub.add_parser(
+        "replay", help="send dead letters through the pipeline again", epilog=REPLAY_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
+    )
+    p.add_argument("deadletters", nargs="+", metavar="DEADLETTERS",
+                   help="dead-letter file, directory, glob or URI; several may be given")
+    p.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="DIR",
+                   help=f"output folder or URI (default: ./{DEFAULT_OUTPUT})")
+    p.add_argument("--dedup-shards", type=int, default=DEFAULT_DEDUP_SHARDS, metavar="N",
+                   help=f"groups per provider/date/hour partition (default: {DEFAULT_DEDUP_SHARDS})")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                   help=f"records per batch element and Parquet row group (default: {DEFAULT_BATCH_SIZE})")
+    p.add_argument("--no-raw", action="store_true", help="do not keep the original records")
+    add_sink_arguments(p)  # --sink KIND:URL?options, as for 'run' (engineer F's pipelines/sinks)
+    add_enrichment_arguments(p)  # the enrichment options of 'run', so replayed events get the same context
+    p.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")
+    p.set_defaults(func=_cmd_replay)
+
+
+def _cmd_replay(args: argparse.Namespace, extra: list[str]) -> int:
+    import logging
+    import traceback
+
+    from enrichers.cli import enrichment_config
+    from pipelines.errors import UsageError
+    from pipelines.summary import format_summary
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if args.dedup_shards < 1 or args.batch_size < 1:
+        raise UsageError("--dedup-shards and --batch-size must be at least 1")
+    sinks: list[Any] = list(args.sink)  # SinkConfig values, parsed by argparse
+    settings = Settings(keep_raw=not args.no_raw, batch_size=args.batch_size, dedup_shards=args.dedup_shards)
+    try:
+        summary = run(
+            args.deadletters, args.output, settings, extra, sinks,
+            progress=lambda msg: print(f"cloudaudit: {msg}", file=sys.stderr, flush=True),
+            enrichment_config=enrichment_config(args),
+        )
+    except UsageError:
+        raise
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        print(f"cloudaudit: error: the replay failed: {lines[-1] if lines else type(exc).__name__}", file=sys.stderr)
+        return 1
+    print(format_summary(summary), flush=True)
+    return 0 if summary.ok else 1
