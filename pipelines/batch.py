@@ -24,7 +24,13 @@ from apache_beam import coders
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from connectors.sources import SourceSpec
+from enrichers.beam import prepare as prepare_enrichment
+from enrichers.beam import side_input as enrichment_side_input
+from enrichers.context import ReferenceData
+from pipelines.errors import UsageError
 from pipelines.layout import Layout, new_run_id
+from pipelines.manifest import add_manifest, leftover_remote_temp
 from pipelines.metrics import query_counters
 from pipelines.options import (
     check_output,
@@ -33,10 +39,13 @@ from pipelines.options import (
     parallelize_locally,
     pipeline_options,
     runner_text,
+    use_filesystems,
     worker_environment,
 )
 from pipelines.read import ReadFiles
 from pipelines.settings import RunConfig, Settings
+from pipelines.sinks import SinkConfig, WriteToSinks, check_sinks
+from pipelines.sources import ReadBatchSources, ReadBlobs, check_sources, describe, flatten_outputs
 from pipelines.store import DedupAndStore
 from pipelines.summary import Summary, from_counters
 
@@ -49,19 +58,47 @@ class WriteJsonLines(beam.PTransform):
         self._prefix = prefix
 
     def expand(self, batches: beam.PCollection[bytes]) -> beam.PCollection[str]:
-        return batches | beam.io.WriteToText(self._prefix, file_name_suffix=".jsonl", coder=coders.BytesCoder())
+        # Beam 2.77 writes S3 objects by multipart upload and cannot write an empty one (S3 refuses a
+        # CompleteMultipartUpload without parts), so on object stores an empty output writes no file.
+        return batches | beam.io.WriteToText(
+            self._prefix, file_name_suffix=".jsonl", coder=coders.BytesCoder(), skip_if_empty="://" in self._prefix
+        )
 
 
-def build(pipeline: beam.Pipeline, patterns: Sequence[str], layout: Layout, settings: Settings) -> None:
-    read = (
-        pipeline
-        | "Inputs" >> beam.Create(list(patterns))
-        | "ReadFiles" >> ReadFiles(settings, layout.spill_dir)
+def build(
+    pipeline: beam.Pipeline,
+    patterns: Sequence[str],
+    layout: Layout,
+    settings: Settings,
+    sources: Sequence[SourceSpec] = (),
+    sinks: Sequence[SinkConfig] = (),
+    enrichment: ReferenceData | None = None,
+) -> None:
+    # Files, sources or both: each gives segments and dead letters, flattened into one store stage.
+    segments, read_dead = [], []
+    reference = enrichment_side_input(pipeline, enrichment)  # enrichment data: one side input
+    if patterns:
+        read = (
+            pipeline
+            | "Inputs" >> beam.Create(list(patterns))
+            | "ReadFiles" >> ReadFiles(settings, layout.spill_dir, reference)
+        )
+        segments.append(read[ReadFiles.SEGMENTS])
+        read_dead.append(read[ReadFiles.DEADLETTERS])
+    if sources:
+        blobs = pipeline | "Sources" >> ReadBatchSources(sources)
+        from_sources = blobs | "ReadBlobs" >> ReadBlobs(settings, layout.spill_dir, reference)
+        segments.append(from_sources[ReadBlobs.SEGMENTS])
+        read_dead.append(from_sources[ReadBlobs.DEADLETTERS])
+    stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> DedupAndStore(layout, settings)
+    # SIEM sinks take the same batches as the SIEM files; their dead letters join the others.
+    sink_dead = [stored[DedupAndStore.SIEM] | "Sinks" >> WriteToSinks(sinks)] if sinks else []
+    deadletters = (
+        (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "AllDeadLetters" >> beam.Flatten()
     )
-    stored = read[ReadFiles.SEGMENTS] | "DedupAndStore" >> DedupAndStore(layout, settings)
-    deadletters = (read[ReadFiles.DEADLETTERS], stored[DedupAndStore.DEADLETTERS]) | "AllDeadLetters" >> beam.Flatten()
-    stored[DedupAndStore.SIEM] | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
-    deadletters | "WriteDeadLetters" >> WriteJsonLines(layout.deadletters_prefix)
+    siem_files = stored[DedupAndStore.SIEM] | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
+    dead_files = deadletters | "WriteDeadLetters" >> WriteJsonLines(layout.deadletters_prefix)
+    add_manifest(layout.root, layout.run_id, stored[DedupAndStore.MANIFEST], siem_files, dead_files)
 
 
 Progress = Callable[[str], None]
@@ -74,22 +111,31 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     Raises ``options.UsageError`` for argument and input problems before anything runs.
     """
     options = pipeline_options(config.beam_args)
+    use_filesystems(options)
+    if config.streaming:
+        raise UsageError("the batch pipeline does not stream: use pipelines.streaming.run")
+    check_sources(config.sources, streaming=False)
+    config.sinks = check_sinks(config.sinks)  # unique names; bad options or no credentials: usage errors
+    if not config.inputs and not config.sources:
+        raise UsageError("nothing to read: give --input or --source")
     patterns = [expand_input(p) for p in config.inputs]
-    matched = match_inputs(patterns)
+    matched = match_inputs(patterns) if patterns else []
     files = sum(len(m) for m in matched)
     size = sum(f.size_in_bytes for m in matched for f in m)
     check_output(config.output)
+    enrichment = prepare_enrichment(config.enrichment)  # a broken reference file stops the run here
     parallelize_locally(options, config.beam_args, files, size)
     worker_environment(options)
     layout = Layout(config.output, new_run_id())
     runner = runner_text(options)
     progress(
-        f"matched {files} files ({size / (1 << 20):.1f} MiB) from {len(patterns)} inputs; "
-        f"run {layout.run_id} on {runner}"
+        f"matched {files} files ({size / (1 << 20):.1f} MiB) from {len(patterns)} inputs"
+        + (f" and {len(config.sources)} sources ({', '.join(describe(s) for s in config.sources)})" if config.sources else "")
+        + f"; run {layout.run_id} on {runner}"
     )
 
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, patterns, layout, config.settings)
+    build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment)
     started = time.monotonic()
     try:
         result = pipeline.run()
@@ -102,7 +148,7 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
         query_counters(result),
         run_id=layout.run_id,
         runner=runner,
-        inputs=list(config.inputs),
+        inputs=list(config.inputs) + [describe(s) for s in config.sources],
         output=config.output,
         files_matched=files,
         elapsed_seconds=round(elapsed, 3),
@@ -122,7 +168,8 @@ def leftover_temp_files(layout: Layout) -> list[str]:
     the local filesystem, a missing folder is enough) they stay behind while the job reports success.
     Look for this run's temporary folders beside its outputs, and say so."""
     if "://" in layout.root:
-        return []
+        folders = (os.path.dirname(layout.siem_prefix), os.path.dirname(layout.deadletters_prefix), layout.root)
+        return leftover_remote_temp(folders, layout.run_id, TEMP_PREFIXES)
     found = []
     for folder in (os.path.dirname(layout.siem_prefix), os.path.dirname(layout.deadletters_prefix), layout.root):
         if not os.path.isdir(folder):

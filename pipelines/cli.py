@@ -30,6 +30,7 @@ examples:
   cloudaudit run --input 'gs://audit-bucket/AWSLogs/**' --output gs://lake/cloudaudit \\
       --runner DataflowRunner --project my-project --region europe-west1 --temp_location gs://lake/tmp
   cloudaudit run --input big/ --direct_num_workers 1      # one process: half the memory, half the speed
+  SPLUNK_HEC_TOKEN=... cloudaudit run --input logs/ --sink 'hec:https://splunk:8088?index=audit&ack=true'
 
 Inputs are local paths, globs (** crosses folders), directories (every file under them) or any Beam
 filesystem URI (gs://, s3://, azfs://); gzip is recognised by its content, not its name. Options this
@@ -98,7 +99,14 @@ def _positive(text: str) -> int:
 
 def build_parser() -> _Parser:
     from connectors.normalize import MAX_RECORD_BYTES
+    from enrichers.cli import add_enrich_command
+    from enrichers.cli import add_run_arguments as add_enrichment_arguments
+    from enrichers.loaders import add_loader_commands
+    from pipelines.manifest import add_verify_parser
+    from pipelines.replay import add_replay_parser
     from pipelines.settings import DEFAULT_BATCH_SIZE, DEFAULT_DEDUP_SHARDS, DEFAULT_OUTPUT
+    from pipelines.sinks import add_sink_arguments
+    from pipelines.sourceargs import add_source_arguments
 
     parser = _Parser(
         prog=PROG,
@@ -110,10 +118,10 @@ def build_parser() -> _Parser:
     fmt = argparse.RawDescriptionHelpFormatter
 
     run = sub.add_parser(
-        "run", help="run the batch pipeline", epilog=RUN_EXAMPLES, formatter_class=fmt, allow_abbrev=False
+        "run", help="run the pipeline: batch, or streaming with --streaming", epilog=RUN_EXAMPLES, formatter_class=fmt, allow_abbrev=False
     )
-    run.add_argument("--input", "-i", action="append", required=True, metavar="PATH_OR_GLOB",
-                     help="file, directory, glob or URI to read; repeat for more")
+    run.add_argument("--input", "-i", action="append", default=[], metavar="PATH_OR_GLOB",
+                     help="file, directory, glob or URI to read; repeat for more (needed unless --source)")
     run.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="DIR",
                      help=f"output folder or URI (default: ./{DEFAULT_OUTPUT})")
     run.add_argument("--max-record-bytes", type=_positive, default=MAX_RECORD_BYTES, metavar="N",
@@ -127,6 +135,9 @@ def build_parser() -> _Parser:
                      help="do not keep the original records (no event.raw, no raw archive)")
     run.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")
     run.set_defaults(func=_cmd_run)
+    add_source_arguments(run)  # --source, --start/--end, --streaming and its knobs; kinds in the epilog
+    add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
+    add_sink_arguments(run)  # --sink KIND:URL?options (Splunk HEC, Elasticsearch/OpenSearch, Sentinel)
 
     norm = sub.add_parser(
         "normalize", help="normalize files to event JSON lines on stdout", epilog=NORMALIZE_EXAMPLES,
@@ -156,6 +167,10 @@ def build_parser() -> _Parser:
                      "cloud's main shape in a few large files, for throughput runs")
     gen.add_argument("--malformed", action="store_true", help="also write broken files (dead letters)")
     gen.set_defaults(func=_cmd_generate)
+    add_replay_parser(sub)  # replay DEADLETTERS... (pipelines/replay.py)
+    add_verify_parser(sub)  # verify OUTPUT: cold storage against its manifests (pipelines/manifest.py)
+    add_enrich_command(sub, fmt)  # cloudaudit enrich [--explain] FILE... (enrichers/cli.py)
+    add_loader_commands(sub)  # cloudaudit directory|inventory SOURCE --out FILE (enrichers/loaders)
     return parser
 
 
@@ -163,8 +178,10 @@ def build_parser() -> _Parser:
 
 
 def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
-    from pipelines import batch
+    from enrichers.cli import enrichment_config
+    from pipelines import batch, streaming
     from pipelines.settings import RunConfig, Settings
+    from pipelines.sourceargs import run_source_options
     from pipelines.summary import format_summary
 
     logging.basicConfig(
@@ -180,9 +197,13 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             dedup_shards=args.dedup_shards,
         ),
         beam_args=extra,
+        **run_source_options(args),
+        sinks=args.sink,
+        enrichment=enrichment_config(args),
     )
     try:
-        summary = batch.run(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
+        runner = streaming.run if config.streaming else batch.run
+        summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
     except UsageError:
         raise
     except Exception as exc:
@@ -296,11 +317,31 @@ def _last_line(exc: BaseException) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+# Options whose values may start with "-" (relative times such as -24h), which argparse would read as options.
+_DASH_VALUE_OPTIONS = ("--start", "--end")
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--start -24h`` -> ``--start=-24h``, so a relative time can be written either way."""
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        if items[i] in _DASH_VALUE_OPTIONS and i + 1 < len(items) and items[i + 1][:1] == "-" \
+                and items[i + 1][1:2].isdigit():
+            out.append(f"{items[i]}={items[i + 1]}")
+            i += 2
+            continue
+        out.append(items[i])
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if args.command is None:
-        _error(f"choose a command: run, normalize, schema or generate (see '{PROG} --help')")
+        _error(f"choose a command: run, normalize, enrich, schema or generate (see '{PROG} --help')")
         return 2
     try:
         return int(args.func(args, extra))

@@ -22,6 +22,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer, Result
+from enrichers.context import EnrichmentContext, ReferenceData, context_for
 from pipelines import summary as names
 from pipelines.layout import Key
 from pipelines.memory import bound_large_allocations
@@ -64,6 +65,8 @@ class FileReader:
             registered=settings.connectors,
         )
         self.counts: Counter[str] = Counter()
+        # An enrichers.context.EnrichmentContext, set by the DoFn from its side input (None: no enrichment).
+        self.enrichment: EnrichmentContext | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -89,12 +92,31 @@ class FileReader:
             for result in self.normalizer.stream(f, path):
                 yield from self.add(result)
 
+    def read_blob(self, location: str, data: bytes, error: str | None = None) -> Iterator[Output]:
+        """One delivered file or message (a source's blob); ``error`` says it was announced but could not
+        be fetched, which makes it one dead letter, like a file that cannot be opened."""
+        self.counts[names.FILES_READ] += 1
+        self.counts[names.BYTES_READ] += len(data)
+        if error is not None:
+            reason = " ".join(f"cannot read: {error}".split())[:1000]
+            # A message that could not be understood keeps its bytes, so it can be replayed.
+            yield from self.add(DeadLetter("read", "unreadable_file", reason, data, location))
+            return
+        for result in self.normalizer.blob(data, location):
+            yield from self.add(result)
+
+    def key_of(self, event: Event) -> Key:
+        """Where an event is buffered before a flush: its partition key (streaming adds the window)."""
+        return partition_key(event, self.settings.dedup_shards)
+
     def add(self, result: Result) -> Iterator[Output]:
         self.counts[names.RECORDS_READ] += 1
         if isinstance(result, Event):
             self.counts[names.EVENTS_NORMALIZED] += 1
+            if self.enrichment is not None:  # in place, before the one serialization; never drops an event
+                self.enrichment.chain.apply(result, self.counts)
             spilled = encode_event(result)
-            key = partition_key(result, self.settings.dedup_shards)
+            key = self.key_of(result)
             self._events.setdefault(key, []).append(spilled)
             self._event_count += 1
             self._event_bytes += len(spilled[1]) + len(result.raw or "")
@@ -148,7 +170,9 @@ class ReadFilesFn(beam.DoFn):
     def start_bundle(self) -> None:
         self._reader.reset()
 
-    def process(self, meta: FileMetadata) -> Iterator[object]:
+    def process(self, meta: FileMetadata, enrichment: ReferenceData | None = None) -> Iterator[object]:
+        if enrichment is not None:  # the side input; built once per worker process, cached by its digest
+            self._reader.enrichment = context_for(enrichment)
         for tag, value in self._reader.read(meta.path, meta.size_in_bytes):
             yield _tagged(tag, value)
         self._counters.push(self._reader.counts)
@@ -176,17 +200,22 @@ class ReadFiles(beam.PTransform):
     SEGMENTS = SEGMENTS
     DEADLETTERS = DEADLETTERS
 
-    def __init__(self, settings: Settings, spill_dir: str) -> None:
+    def __init__(
+        self, settings: Settings, spill_dir: str, enrichment: beam.pvalue.AsSingleton | None = None
+    ) -> None:
         super().__init__()
         self._settings = settings
         self._spill_dir = spill_dir
+        self._enrichment = enrichment  # side input of one enrichers.context.ReferenceData, or None
 
     def expand(self, patterns: beam.PCollection[str]) -> beam.pvalue.DoOutputsTuple:
+        side = {"enrichment": self._enrichment} if self._enrichment is not None else {}
         return (
             patterns
             | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW_IF_WILDCARD)
             | "SpreadFiles" >> beam.Reshuffle()
             | "Normalize"
-            >> beam.ParDo(ReadFilesFn(self._settings, self._spill_dir)).with_outputs(DEADLETTERS, main=SEGMENTS)
+            >> beam.ParDo(ReadFilesFn(self._settings, self._spill_dir), **side)
+            .with_outputs(DEADLETTERS, main=SEGMENTS)
         )
 

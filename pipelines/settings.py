@@ -10,6 +10,9 @@ from connectors.normalize import MAX_RECORD_BYTES
 
 if TYPE_CHECKING:
     from connectors.base import Connector
+    from connectors.sources import SourceSpec
+    from enrichers.config import EnrichmentConfig
+    from pipelines.sinks import SinkConfig
 
 # The local runner for batch: FnApiRunner runs in this process and downloads nothing. Beam's default
 # (DirectRunner) tries to download and start Prism first and falls back quietly when it cannot.
@@ -33,9 +36,28 @@ class Settings:
     connectors: tuple[Connector, ...] | None = None
 
 
+# Streaming defaults (seconds): CloudTrail delivers within minutes, Azure rows arrive out of order; ids are
+# remembered at least as long as an event can still land (window + lateness), so a redelivery that is not
+# too late is always recognised.
+DEFAULT_WINDOW_SECONDS = 300
+DEFAULT_ALLOWED_LATENESS_SECONDS = 3600
+DEFAULT_DEDUP_TTL_SECONDS = 7200
+
+
 @dataclass
 class RunConfig:
-    inputs: list[str]
+    inputs: list[str] = field(default_factory=list)
     output: str = DEFAULT_OUTPUT
     settings: Settings = field(default_factory=Settings)
     beam_args: list[str] = field(default_factory=list)
+    # Sources (connectors.sources.SourceSpec), batch kinds without streaming, stream kinds with it.
+    sources: list[SourceSpec] = field(default_factory=list)
+    streaming: bool = False
+    idle_stop_seconds: float | None = None  # streaming: end after this long without deliveries
+    window_seconds: int = DEFAULT_WINDOW_SECONDS  # streaming: event-time window of the writes
+    allowed_lateness_seconds: int = DEFAULT_ALLOWED_LATENESS_SECONDS
+    dedup_ttl_seconds: int = DEFAULT_DEDUP_TTL_SECONDS  # streaming: how long (event time) ids are kept
+    progress_seconds: float = 30.0  # streaming: interval of the progress line
+    sinks: list[SinkConfig] = field(default_factory=list)  # SIEM sinks (pipelines.sinks), besides the files
+    # Enrichment reference files (enrichers.config); None: no reference data, the bundled action catalog only.
+    enrichment: EnrichmentConfig | None = None

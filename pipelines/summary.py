@@ -27,7 +27,9 @@ PARQUET_FILES = "parquet_files"
 RAW_FILES = "raw_files"
 DEADLETTERS = "deadletters"  # deadletters/<stage>/<code>
 NON_EVENTS = "non_events"  # non_events/<kind>
+ENRICH = "enrich"  # enrich/<enricher>/<outcome>: hit, miss, none, error (enrichers.chain)
 WRITTEN = "events_written"  # events_written/<provider>/<outcome>
+SINKS = "sinks"  # sinks/<name>/events, sinks/<name>/delivered, sinks/<name>/deadletters/<code>
 
 
 def deadletter_counter(stage: str, code: str) -> str:
@@ -57,10 +59,16 @@ class Summary:
     duplicates_dropped: int = 0
     deadletters: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> code -> n
     non_events: dict[str, int] = field(default_factory=dict)  # kind -> n
+    # Enrichment outcomes: enricher -> outcome -> events (not part of the invariant: it never drops one).
+    enrichment: dict[str, dict[str, int]] = field(default_factory=dict)
     parquet_files: int = 0
     raw_files: int = 0
     elapsed_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)  # e.g. temporary files left behind
+    # SIEM sinks: name -> {"events": n, "delivered": n, "deadletters": {code: n}}. Sink dead letters are
+    # events that are also in cold storage, so they stay out of the invariant above; each sink has its
+    # own: every event written reached it, and each one was delivered or dead-lettered.
+    sinks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def written_total(self) -> int:
@@ -84,7 +92,19 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return self.invariant_holds and not self.problems
+        return self.invariant_holds and self.sinks_hold and not self.problems
+
+    def sink_text(self, name: str) -> str:
+        s = self.sinks.get(name, {})
+        events, delivered = int(s.get("events", 0)), int(s.get("delivered", 0))
+        dead = sum(s.get("deadletters", {}).values())
+        holds = events == delivered + dead and events == self.written_total
+        verdict = "holds" if holds else f"VIOLATED ({self.written_total} written)"
+        return f"events {events} = delivered {delivered} + dead letters {dead}: {verdict}"
+
+    @property
+    def sinks_hold(self) -> bool:
+        return all(self.sink_text(name).endswith("holds") for name in self.sinks)
 
     def invariant_text(self) -> str:
         sign = "=" if self.invariant_holds else "!="
@@ -102,6 +122,9 @@ class Summary:
         d["non_events_total"] = self.non_events_total
         d["events_per_second"] = self.events_per_second
         d["invariant"] = {"holds": self.invariant_holds, "text": self.invariant_text()}
+        d["sinks_invariant"] = {
+            "holds": self.sinks_hold, "text": {name: self.sink_text(name) for name in sorted(self.sinks)}
+        }
         return d
 
     @property
@@ -129,8 +152,18 @@ def from_counters(counters: Mapping[str, int], **info: Any) -> Summary:
         elif head == DEADLETTERS:
             stage, _, code = rest.partition("/")
             s.deadletters.setdefault(stage, {})[code] = int(value)
+        elif head == SINKS:
+            sink_name, _, what = rest.partition("/")
+            entry = s.sinks.setdefault(sink_name, {"events": 0, "delivered": 0, "deadletters": {}})
+            if what.startswith("deadletters/"):
+                entry["deadletters"][what.partition("/")[2]] = int(value)
+            elif what in ("events", "delivered"):
+                entry[what] = int(value)
         elif head == NON_EVENTS:
             s.non_events[rest] = int(value)
+        elif head == ENRICH:
+            enricher, _, outcome = rest.partition("/")
+            s.enrichment.setdefault(enricher, {})[outcome] = int(value)
     return s
 
 
@@ -164,8 +197,16 @@ def format_summary(s: Summary) -> str:
     lines.append(f"  non-events          {s.non_events_total}")
     for kind, n in sorted(s.non_events.items()):
         lines.append(f"    {kind:<37} {n:>9}")
+    if s.enrichment:
+        parts = (f"{name} " + ", ".join(f"{o} {n}" for o, n in sorted(by.items()))
+                 for name, by in sorted(s.enrichment.items()))
+        lines.append("  enrichment          " + "; ".join(parts))
     lines.append(f"  files written       {s.parquet_files} parquet, {s.raw_files} raw archive")
     lines.append(f"  output              {s.output}")
     lines.append(f"  invariant           {s.invariant_text()}")
+    for name in sorted(s.sinks):
+        lines.append(f"  sink {name:<14} {s.sink_text(name)}")
+        for code, n in sorted(s.sinks[name]["deadletters"].items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"    {'sink/' + code:<37} {n:>9}")
     lines.extend(f"  PROBLEM             {p}" for p in s.problems)
     return "\n".join(lines)

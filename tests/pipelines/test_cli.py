@@ -78,12 +78,14 @@ def test_normalize_exit_status_and_stdin(monkeypatch: pytest.MonkeyPatch, capfdb
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run"], "the following arguments are required: --input"),
+        (["run"], "nothing to read: give --input"),
         (["run", "--input", "{tmp}/nothing-*.json"], "matches no files"),
         (["run", "--input", "{tmp}/missing.json"], "no such file"),
         (["run", "--input", "{file}", "--frobnicate", "3"], "unrecognized arguments: --frobnicate"),
         (["run", "--input", "{file}", "--output", "{file}/out"], "cannot write to output"),
         (["run", "--input", "{file}", "--batch-size", "0"], "must be at least 1"),
+        # "--start -24h" is read as a value, not as an option (relative times start with "-")
+        (["run", "--source", "nosuchkind:x", "--start", "-24h"], "unknown source kind 'nosuchkind'"),
         (["normalize", "{tmp}/missing.json"], "no such file"),
         (["schema", "--format", "xml"], "invalid choice"),
         ([], "choose a command"),
