@@ -23,9 +23,12 @@ tools: $(AZURITE)
 
 setup: $(STAMP)
 
+# Enrichment reference data for the samples (people, accounts, networks, indicators): examples/reference/.
+DEMO_ENRICH ?= examples/reference/enrichment.yaml
+
 demo: $(STAMP)
 	rm -rf demo-out
-	$(BIN)/cloudaudit run --input samples --output demo-out
+	$(BIN)/cloudaudit run --input samples --output demo-out --enrich-config $(DEMO_ENRICH)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
