@@ -48,3 +48,9 @@ def test_documented_duckdb_query_finds_one_principal_in_every_cloud(tmp_path: Pa
     # nobody else's events, and not the week after
     con.execute("SET VARIABLE principal = 'nobody@example.com'")
     assert con.execute(statements[-1]).fetchall() == []
+
+
+def test_readme_shows_the_documented_query() -> None:
+    """The README repeats the query; it must stay the one this module runs."""
+    readme = (ROOT / "README.md").read_text()
+    assert documented_query() in re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
