@@ -1,4 +1,5 @@
-"""Timestamp parsing shared by the mappers: every cloud's text forms to an aware UTC datetime."""
+"""Timestamp parsing shared by the mappers (every cloud's text forms to an aware UTC datetime), and time
+ranges cut into slices for the source kinds that query by time."""
 
 from __future__ import annotations
 
@@ -81,3 +82,14 @@ def parse_time_opt(value: object) -> datetime | None:
 def _short(value: object, n: int = 60) -> str:
     s = repr(value)
     return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def time_slices(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into consecutive half-open slices of ``size`` (the last one shorter)."""
+    out: list[tuple[datetime, datetime]] = []
+    t = start
+    while t < end:
+        nxt = min(t + size, end)
+        out.append((t, nxt))
+        t = nxt
+    return out

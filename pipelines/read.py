@@ -12,6 +12,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -155,8 +156,13 @@ class FileReader:
         yield DEADLETTERS, blob
 
 
-class ReadFilesFn(beam.DoFn):
-    """FileMetadata -> (key, Segment) pointers on the main output, dead-letter batches tagged."""
+class ReaderFn(beam.DoFn):
+    """The read stage's DoFn skeleton: one ``reader_class`` per worker, reset at each bundle's start, given
+    the enrichment side input; its outputs are (key, Segment) pointers on the main output and dead-letter
+    (or other) batches tagged, and what a bundle leaves buffered is flushed at its end. A subclass says
+    what one element is in ``read_element``."""
+
+    reader_class: type[FileReader] = FileReader
 
     def __init__(self, settings: Settings, spill_dir: str) -> None:
         self._settings = settings
@@ -164,24 +170,34 @@ class ReadFilesFn(beam.DoFn):
 
     def setup(self) -> None:
         bound_large_allocations()
-        self._reader = FileReader(self._settings, self._spill_dir)
+        self._reader = self.reader_class(self._settings, self._spill_dir)
         self._counters = Counters()
 
     def start_bundle(self) -> None:
         self._reader.reset()
 
-    def process(self, meta: FileMetadata, enrichment: ReferenceData | None = None) -> Iterator[object]:
+    def read_element(self, element: Any) -> Iterator[Output]:
+        raise NotImplementedError
+
+    def process(self, element: Any, enrichment: ReferenceData | None = None) -> Iterator[object]:
         if enrichment is not None:  # the side input; built once per worker process, cached by its digest
             self._reader.enrichment = context_for(enrichment)
-        for tag, value in self._reader.read(meta.path, meta.size_in_bytes):
+        for tag, value in self.read_element(element):
             yield _tagged(tag, value)
         self._counters.push(self._reader.counts)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        # What is still buffered is flushed once per bundle, so many small files share spill files.
+        # What is still buffered is flushed once per bundle, so many small elements share spill files.
         for tag, value in self._reader.flush():
             yield _tagged_windowed(tag, value)
         self._counters.push(self._reader.counts)
+
+
+class ReadFilesFn(ReaderFn):
+    """FileMetadata -> (key, Segment) pointers on the main output, dead-letter batches tagged."""
+
+    def read_element(self, element: FileMetadata) -> Iterator[Output]:
+        return self._reader.read(element.path, element.size_in_bytes)
 
 
 def _tagged(tag: str, value: object) -> object:
@@ -193,9 +209,9 @@ def _tagged_windowed(tag: str, value: object) -> object:
     return wv if tag == SEGMENTS else beam.pvalue.TaggedOutput(tag, wv)
 
 
-class ReadFiles(beam.PTransform):
-    """File patterns (paths, globs, Beam filesystem URIs) -> a tuple of PCollections: ``segments``
-    ((key, Segment) pointers to spilled events) and ``deadletters`` (bytes, one JSON line per letter)."""
+class ReadStage(beam.PTransform):
+    """What the read stage's composites share: their settings, spill folder and enrichment side input, and
+    their outputs ``segments`` and ``deadletters``."""
 
     SEGMENTS = SEGMENTS
     DEADLETTERS = DEADLETTERS
@@ -208,8 +224,17 @@ class ReadFiles(beam.PTransform):
         self._spill_dir = spill_dir
         self._enrichment = enrichment  # side input of one enrichers.context.ReferenceData, or None
 
+    def enrichment_kwargs(self) -> dict[str, beam.pvalue.AsSingleton]:
+        """The keyword side inputs of the ``ReaderFn``'s ParDo (none without enrichment)."""
+        return {"enrichment": self._enrichment} if self._enrichment is not None else {}
+
+
+class ReadFiles(ReadStage):
+    """File patterns (paths, globs, Beam filesystem URIs) -> a tuple of PCollections: ``segments``
+    ((key, Segment) pointers to spilled events) and ``deadletters`` (bytes, one JSON line per letter)."""
+
     def expand(self, patterns: beam.PCollection[str]) -> beam.pvalue.DoOutputsTuple:
-        side = {"enrichment": self._enrichment} if self._enrichment is not None else {}
+        side = self.enrichment_kwargs()
         return (
             patterns
             | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW_IF_WILDCARD)

@@ -47,7 +47,7 @@ from connectors.errors import NonEvent
 from pipelines import summary as names
 from pipelines.layout import Layout, new_run_id
 from pipelines.objectstores import share_s3_clients
-from pipelines.read import DEADLETTERS, SEGMENTS, FileReader, Output, ReadFilesFn
+from pipelines.read import DEADLETTERS, SEGMENTS, FileReader, Output, ReadFilesFn, ReadStage
 from pipelines.settings import Settings
 from pipelines.store import DedupAndStore
 from pipelines.summary import Summary
@@ -181,30 +181,21 @@ def _set_location(result: Any, location: str) -> Any:
 class ReplayFn(ReadFilesFn):
     """Dead-letter files -> segments (main), dead letters and resend batches (tagged)."""
 
+    reader_class = ReplayReader
+
     def setup(self) -> None:
         super().setup()
         share_s3_clients()
-        self._reader = ReplayReader(self._settings, self._spill_dir)
 
 
-class ReplayDeadLetters(beam.PTransform):
+class ReplayDeadLetters(ReadStage):
     """Dead-letter file patterns -> ``segments``, ``deadletters`` and ``resend`` (canonical JSON lines of
-    events that only a SIEM sink missed)."""
+    events that only a SIEM sink missed). The enrichment side input is the batch pipeline's."""
 
-    SEGMENTS = SEGMENTS
-    DEADLETTERS = DEADLETTERS
     RESEND = RESEND
 
-    def __init__(
-        self, settings: Settings, spill_dir: str, enrichment: beam.pvalue.AsSingleton | None = None
-    ) -> None:
-        super().__init__()
-        self._settings = settings
-        self._spill_dir = spill_dir
-        self._enrichment = enrichment  # the batch pipeline's enrichment side input, or None
-
     def expand(self, patterns: beam.PCollection[str]) -> beam.pvalue.DoOutputsTuple:
-        side = {"enrichment": self._enrichment} if self._enrichment is not None else {}
+        side = self.enrichment_kwargs()
         return (
             patterns
             | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW_IF_WILDCARD)

@@ -20,16 +20,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
 
 from connectors.sources import Delivery, SourceError, SourceSpec, resolve
-from enrichers.context import ReferenceData, context_for
 from pipelines.errors import UsageError
-from pipelines.memory import bound_large_allocations
-from pipelines.metrics import Counters
-from pipelines.read import DEADLETTERS, SEGMENTS, FileReader
-from pipelines.settings import Settings
+from pipelines.read import DEADLETTERS, SEGMENTS, Output, ReaderFn, ReadStage
 from pipelines.sourceargs import (  # noqa: F401 - the command-line side, re-exported for the pipelines
     add_source_arguments,
     check_sources,
@@ -72,55 +66,22 @@ def blob_parts(element: Any) -> tuple[str, bytes, str | None]:
     return str(location), bytes(data), None
 
 
-class ReadBlobsFn(beam.DoFn):
+class ReadBlobsFn(ReaderFn):
     """Blobs -> (key, Segment) pointers on the main output, dead-letter batches tagged: ``ReadFilesFn``
     for bytes that a source already fetched."""
 
-    def __init__(self, settings: Settings, spill_dir: str) -> None:
-        self._settings = settings
-        self._spill_dir = spill_dir
-
-    def setup(self) -> None:
-        bound_large_allocations()
-        self._reader = FileReader(self._settings, self._spill_dir)
-        self._counters = Counters()
-
-    def start_bundle(self) -> None:
-        self._reader.reset()
-
-    def process(self, element: Any, enrichment: ReferenceData | None = None) -> Iterator[object]:
-        if enrichment is not None:  # the side input, as in ReadFilesFn: built once per worker process
-            self._reader.enrichment = context_for(enrichment)
+    def read_element(self, element: Any) -> Iterator[Output]:
         location, data, error = blob_parts(element)
-        for tag, value in self._reader.read_blob(location, data, error):
-            yield value if tag == SEGMENTS else beam.pvalue.TaggedOutput(tag, value)
-        self._counters.push(self._reader.counts)
-
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        for tag, value in self._reader.flush():
-            wv = WindowedValue(value, GlobalWindow().max_timestamp(), [GlobalWindow()])
-            yield wv if tag == SEGMENTS else beam.pvalue.TaggedOutput(tag, wv)
-        self._counters.push(self._reader.counts)
+        return self._reader.read_blob(location, data, error)
 
 
-class ReadBlobs(beam.PTransform):
+class ReadBlobs(ReadStage):
     """Blobs -> ``segments`` and ``deadletters``, the same outputs as ``ReadFiles``."""
-
-    SEGMENTS = SEGMENTS
-    DEADLETTERS = DEADLETTERS
-
-    def __init__(
-        self, settings: Settings, spill_dir: str, enrichment: beam.pvalue.AsSingleton | None = None
-    ) -> None:
-        super().__init__()
-        self._settings = settings
-        self._spill_dir = spill_dir
-        self._enrichment = enrichment  # side input of one enrichers.context.ReferenceData, or None
 
     def expand(self, blobs: beam.PCollection[Any]) -> beam.pvalue.DoOutputsTuple:
         # No reshuffle here: blobs are whole files, and a GroupByKey would hold them all in memory on the
         # local runner. The sources spread their own work (object names, time slices) before fetching.
-        side = {"enrichment": self._enrichment} if self._enrichment is not None else {}
+        side = self.enrichment_kwargs()
         return blobs | "Normalize" >> beam.ParDo(
             ReadBlobsFn(self._settings, self._spill_dir), **side
         ).with_outputs(DEADLETTERS, main=SEGMENTS)

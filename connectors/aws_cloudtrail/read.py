@@ -155,20 +155,6 @@ def fetch_object(s3: Any, bucket: str, key: str) -> tuple[bytes | None, str | No
         return None, f"cannot read {s3_location(bucket, key)}: {describe(exc)}"
 
 
-def number_param(spec: SourceSpec, kind: str, name: str, default: float, low: float, high: float) -> float:
-    """A numeric ``?name=`` of a source spec, checked against its bounds (a ``SourceError`` otherwise)."""
-    text = spec.param(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SourceError(f"{kind} source: {name}={text!r} is not a number") from None
-    if not low <= value <= high:
-        raise SourceError(f"{kind} source: {name} must be between {low:g} and {high:g}")
-    return value
-
-
 def endpoint_param(spec: SourceSpec, kind: str) -> str | None:
     """``?endpoint=``: an http(s) URL without user info (credentials never travel in a source spec)."""
     text = spec.param("endpoint")

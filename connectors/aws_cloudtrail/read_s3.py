@@ -34,10 +34,12 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
 
+from connectors.fetching import chunks, fetch_chunk, number_param
 from connectors.sources import Delivery, SourceError, SourceSpec
 
 from .read import (
@@ -47,7 +49,6 @@ from .read import (
     endpoint_param,
     error_code,
     fetch_object,
-    number_param,
     s3_location,
 )
 
@@ -305,17 +306,6 @@ def keys_in_range(s3: Any, opts: TrailOptions, prefix: str) -> Iterator[str]:
             yield key
 
 
-def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 # --- Beam ---------------------------------------------------------------------------------------
 
 
@@ -361,15 +351,8 @@ class _FetchFn(_S3Fn):
 
     def process(self, chunk: Sequence[str]) -> Iterator[tuple[str, bytes] | Delivery]:
         bucket = self._opts.bucket
-        for key, (data, error) in zip(
-            chunk, self._pool.map(lambda k: fetch_object(self._s3, bucket, k), chunk), strict=True
-        ):
-            location = s3_location(bucket, key)
-            if data is None:
-                log.warning("%s", error)
-                yield Delivery(location, b"", None, error=error)
-            else:
-                yield location, data
+        fetch = partial(fetch_object, self._s3, bucket)
+        yield from fetch_chunk(self._pool, chunk, fetch, partial(s3_location, bucket), log)
 
 
 class ReadCloudTrailS3(beam.PTransform):

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
+from connectors.fetching import number_param
 from connectors.sources import Delivery, SourceError, SourceSpec
 
 from .read import (
@@ -49,7 +50,6 @@ from .read import (
     describe,
     endpoint_param,
     fetch_object,
-    number_param,
     s3_location,
 )
 

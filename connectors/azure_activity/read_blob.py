@@ -37,12 +37,14 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
 import apache_beam as beam
 
+from connectors.fetching import chunks, fetch_chunk, number_param
 from connectors.sources import Delivery, SourceError, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -93,10 +95,12 @@ class BlobOptions:
             subscriptions=subs,
             start=start,
             end=end,
-            lag=timedelta(minutes=_number(spec, "lag", DEFAULT_LAG.total_seconds() / 60, 0, 24 * 60)),
-            page_size=int(_number(spec, "page_size", PAGE, 1, PAGE)),
-            threads=int(_number(spec, "threads", DEFAULT_THREADS, 1, 64)),
-            attempts=int(_number(spec, "attempts", DEFAULT_ATTEMPTS, 1, 10)),
+            lag=timedelta(
+                minutes=number_param(spec, "azure-blob", "lag", DEFAULT_LAG.total_seconds() / 60, 0, 24 * 60)
+            ),
+            page_size=int(number_param(spec, "azure-blob", "page_size", PAGE, 1, PAGE)),
+            threads=int(number_param(spec, "azure-blob", "threads", DEFAULT_THREADS, 1, 64)),
+            attempts=int(number_param(spec, "azure-blob", "attempts", DEFAULT_ATTEMPTS, 1, 10)),
         )
 
     @property
@@ -203,19 +207,6 @@ def _utc(t: datetime | None) -> datetime | None:
     if t is None:
         return None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-def _number(spec: SourceSpec, name: str, default: float, low: float, high: float) -> float:
-    text = spec.param(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SourceError(f"azure-blob source: {name}={text!r} is not a number") from None
-    if not low <= value <= high:
-        raise SourceError(f"azure-blob source: {name} must be between {low:g} and {high:g}")
-    return value
 
 
 def redact(text: str) -> str:
@@ -342,17 +333,6 @@ def fetch_blob(container: Any, opts: BlobOptions, name: str) -> tuple[bytes | No
         return None, f"cannot read {opts.location(name)}: {describe(exc)}"
 
 
-def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 # --- Beam ---------------------------------------------------------------------------------------
 
 
@@ -372,7 +352,7 @@ class _ContainerFn(beam.DoFn):
 class _ListBlobsFn(_ContainerFn):
     def process(self, prefix: str) -> Iterator[list[str]]:
         try:
-            yield from _chunks(blob_names(self._container, self._opts, prefix), self._opts.threads * 2)
+            yield from chunks(blob_names(self._container, self._opts, prefix), self._opts.threads * 2)
         except Exception as exc:  # a listing that fails after retries would leave a hole: stop, clearly
             raise SourceError(
                 f"azure-blob source: cannot list {self._opts.location(prefix)}: {describe(exc)}"
@@ -389,14 +369,8 @@ class _FetchFn(_ContainerFn):
         super().teardown()
 
     def process(self, chunk: Sequence[str]) -> Iterator[tuple[str, bytes] | Delivery]:
-        results = self._pool.map(lambda n: fetch_blob(self._container, self._opts, n), chunk)
-        for name, (data, error) in zip(chunk, results, strict=True):
-            location = self._opts.location(name)
-            if data is None:
-                log.warning("azure-blob source: %s", error)
-                yield Delivery(location, b"", None, error=error)
-            else:
-                yield location, data
+        fetch = partial(fetch_blob, self._container, self._opts)
+        yield from fetch_chunk(self._pool, chunk, fetch, self._opts.location, log, "azure-blob source: ")
 
 
 class ReadActivityLogBlobs(beam.PTransform):

@@ -37,7 +37,9 @@ from typing import Any
 import apache_beam as beam
 import orjson
 
+from connectors.backoff import backoff_delay, retry_after_seconds
 from connectors.sources import Blob, SourceError, SourceSpec
+from connectors.timeutil import time_slices
 
 log = logging.getLogger(__name__)
 
@@ -147,17 +149,6 @@ def options_from_spec(spec: SourceSpec) -> LogAnalyticsOptions:
 # --- plain functions -------------------------------------------------------------------------------
 
 
-def time_slices(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut into consecutive half-open slices of ``size`` (the last one shorter)."""
-    out = []
-    t = start
-    while t < end:
-        nxt = min(t + size, end)
-        out.append((t, nxt))
-        t = nxt
-    return out
-
-
 def kusto_time(t: datetime) -> str:
     """A KQL datetime literal, 100 ns precision, UTC."""
     return _utc(t).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
@@ -206,26 +197,12 @@ def blobs_of_records(
         yield slice_location(workspace, start, end, offset), data
 
 
-def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None, rnd: float) -> float:
-    """Wait before retry ``attempt`` (1-based): full jitter over a capped exponential, or the server's
-    Retry-After when it gives one (never more than ``cap``)."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), cap)
-    return min(cap, base * (2 ** (attempt - 1))) * rnd
-
-
 def _retry_after(exc: Exception) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if not headers:
         return None
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
+    return retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after"))
 
 
 def describe_error(exc: Exception) -> str:

@@ -1,4 +1,4 @@
-"""What the GCP source kinds share: the audit log names, spec checking, backoff, and error text that
+"""What the GCP source kinds share: the audit log names, spec checking, and error text that
 never carries a credential.
 
 Plain functions, no Beam and no Google client imports, so they are testable alone and cheap to import.
@@ -90,34 +90,6 @@ def time_range(spec: SourceSpec, required: bool) -> tuple[datetime | None, datet
     if end <= start:
         raise SourceError(f"{spec.kind}: --end {end.isoformat()} is not after --start {start.isoformat()}")
     return start, end
-
-
-def time_slices(start: datetime, end: datetime, size: timedelta) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut into consecutive half-open slices of ``size`` (the last one shorter)."""
-    out: list[tuple[datetime, datetime]] = []
-    t = start
-    while t < end:
-        nxt = min(t + size, end)
-        out.append((t, nxt))
-        t = nxt
-    return out
-
-
-def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None, rnd: float) -> float:
-    """Wait before retry ``attempt`` (1-based): the server's Retry-After when it gives one, else full
-    jitter over a capped exponential (so parallel slices that were throttled together spread out)."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), cap)
-    return min(cap, base * (2 ** (attempt - 1))) * rnd
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None  # an HTTP date: our own backoff is good enough
 
 
 def safe_text(text: object, limit: int = 300) -> str:

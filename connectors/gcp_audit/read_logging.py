@@ -38,20 +38,19 @@ from urllib.parse import quote
 import apache_beam as beam
 import orjson
 
+from connectors.backoff import backoff_delay, retry_after_seconds
 from connectors.gcp_audit.read_common import (
     AUDIT_LOG_PREFIX,
-    backoff_delay,
     describe,
     parse_duration,
     parse_int,
     parse_logs,
-    retry_after_seconds,
     rfc3339,
     safe_text,
     time_range,
-    time_slices,
 )
 from connectors.sources import Blob, SourceError, SourceSpec
+from connectors.timeutil import time_slices
 
 log = logging.getLogger(__name__)
 
