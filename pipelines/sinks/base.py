@@ -255,6 +255,23 @@ def short(text: str | bytes, limit: int = 300) -> str:
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
+class HttpSink(Sink):
+    """A sink that posts over one lazily opened requests Session (HEC, ``_bulk``)."""
+
+    _session: Any = None
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = http_session()
+        return self._session
+
+
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 GZIP_LEVEL = 3  # as the raw archive (store.py): levels 1-3 are equally fast on audit JSON, 6 at half the speed
 

@@ -29,10 +29,9 @@ from pipelines.sinks.base import (
     GZIP_LEVEL,
     RETRYABLE_STATUS,
     Attempt,
+    HttpSink,
     Item,
-    Sink,
     env_secret,
-    http_session,
     retry_after_seconds,
     short,
 )
@@ -54,7 +53,7 @@ def index_name(pattern: str, item: Item) -> str:
     )
 
 
-class ElasticSink(Sink):
+class ElasticSink(HttpSink):
     kind = "elastic"
     CREDENTIALS = (
         f"put an API key in env {API_KEY_ENV} (or a file named by {API_KEY_FILE_ENV}), or a user and "
@@ -101,18 +100,6 @@ class ElasticSink(Sink):
             basic = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
             self._headers["Authorization"] = f"Basic {basic}"
         # Neither: an unsecured cluster (local development); the cluster answers 401 otherwise.
-        self._session: Any = None
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> Any:
-        if self._session is None:
-            self._session = http_session()
-        return self._session
 
     def body(self, items: list[Item]) -> bytes:
         parts = []

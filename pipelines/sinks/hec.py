@@ -36,10 +36,9 @@ from pipelines.sinks.base import (
     GZIP_LEVEL,
     RETRYABLE_STATUS,
     Attempt,
+    HttpSink,
     Item,
-    Sink,
     env_secret,
-    http_session,
     retry_after_seconds,
     short,
 )
@@ -59,7 +58,7 @@ def epoch_seconds(iso: str) -> float:
     return round(datetime.fromisoformat(iso).timestamp(), 3)
 
 
-class HecSink(Sink):
+class HecSink(HttpSink):
     kind = "hec"
     CREDENTIALS = f"put the HEC token in env {TOKEN_ENV} (or a file named by {TOKEN_FILE_ENV})"
     OPTIONS: ClassVar[dict[str, str]] = {
@@ -103,18 +102,6 @@ class HecSink(Sink):
             self._headers["Content-Encoding"] = "gzip"
         if self.ack:
             self._headers["X-Splunk-Request-Channel"] = self.channel
-        self._session: Any = None
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> Any:
-        if self._session is None:
-            self._session = http_session()
-        return self._session
 
     # One attempt covers everything send() was given: every request is posted first, then all their
     # acks are polled together, so waiting for Splunk's indexers overlaps instead of adding up.
