@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from pipelines.errors import UsageError
+from pipelines.errors import no_extra
 
 ENRICH_EXAMPLES = """\
 examples:
@@ -100,8 +100,7 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.explain import explain, format_json, format_text, read_events
     from schemas.deadletter import DeadLetter
 
-    if extra:
-        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
+    no_extra(extra)
     config = enrichment_config(args) or EnrichmentConfig()
     context = load_context(config)  # every reference file checked before any input is read
     inputs = []

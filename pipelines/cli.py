@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import orjson
 
-from pipelines.errors import UsageError
+from pipelines.errors import UsageError, no_extra
 
 PROG = "cloudaudit"
 
@@ -223,7 +223,7 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
     from connectors.normalize import Normalizer
     from schemas.deadletter import DeadLetter
 
-    _no_extra(extra)
+    no_extra(extra)
     for path in args.files:  # every file is checked before any output, so a typo costs nothing
         if path != "-" and not _exists(path):
             raise UsageError(f"no such file: {path}")
@@ -257,7 +257,7 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
-    _no_extra(extra)
+    no_extra(extra)
     if args.format == "arrow":
         from schemas.arrow import schema_text
 
@@ -270,7 +270,7 @@ def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
-    _no_extra(extra)
+    no_extra(extra)
     try:
         from pipelines.sampledata import generate
     except ImportError as exc:
@@ -289,11 +289,6 @@ def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _no_extra(extra: list[str]) -> None:
-    if extra:
-        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
 
 
 def _exists(path: str) -> bool:

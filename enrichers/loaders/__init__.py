@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import Any
 
-from pipelines.errors import UsageError
+from pipelines.errors import UsageError, no_extra
 
 DIRECTORY_EXAMPLES = """\
 examples:
@@ -143,11 +143,6 @@ def _common(p: argparse.ArgumentParser, aws: bool = True) -> None:
                    "API endpoint override, e.g. a local stand-in (default: AWS_ENDPOINT_URL or AWS's)")
 
 
-def _no_extra(extra: list[str]) -> None:
-    if extra:
-        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
-
-
 def _tag_options(specs: list[str]) -> dict[str, tuple[str, ...]]:
     from enrichers.loaders.tags import DEFAULT_TAG_KEYS
 
@@ -161,98 +156,84 @@ def _tag_options(specs: list[str]) -> dict[str, tuple[str, ...]]:
     return tag_keys
 
 
+# What the cloud says wins over a merged file for these inventory fields; the rest keeps hand-written values.
+ACCOUNT_FIELDS_FROM_CLOUD = ("name", "environment", "owner", "criticality", "data_classification")
+
+
+def _save(args: argparse.Namespace, rows: list[dict[str, Any]], what: str, cloud_wins: tuple[str, ...],
+          origin: str, noun: str) -> int:
+    """Merge with ``--merge`` (if given), write ``--out`` and say how many ``noun`` were written.
+
+    ``what`` is "identities" (a directory file) or "accounts" (an inventory file)."""
+    from enrichers.loaders.files import DIRECTORY_COLUMNS, INVENTORY_COLUMNS, load_existing, merge, write
+
+    kind, columns = ("directory", DIRECTORY_COLUMNS) if what == "identities" else ("inventory", INVENTORY_COLUMNS)
+    if args.merge:
+        rows = merge(load_existing(args.merge, what, kind), rows, cloud_wins=cloud_wins)
+    write(args.out, what, rows, columns, origin)
+    print(f"cloudaudit: wrote {len(rows)} {noun} to {args.out}", file=sys.stderr)
+    return 0
+
+
 def _cmd_identity_center(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.loaders import aws
-    from enrichers.loaders.files import DIRECTORY_COLUMNS, load_existing, merge, write
 
-    _no_extra(extra)
+    no_extra(extra)
     store = args.identity_store_id or aws.find_identity_store(aws.client("sso-admin", args.region, args.endpoint))
     rows = aws.identity_center_people(
         aws.client("identitystore", args.region, args.endpoint), store,
         privileged_groups=args.privileged_group, department_group_prefix=args.department_group_prefix,
         id_from=args.id_from,
     )
-    if args.merge:
-        rows = merge(load_existing(args.merge, "identities", "directory"), rows,
-                     cloud_wins=("status", "privileged") if args.privileged_group else ("status",))
-    write(args.out, "identities", rows, DIRECTORY_COLUMNS, f"IAM Identity Center identity store {store}")
-    print(f"cloudaudit: wrote {len(rows)} identities to {args.out}", file=sys.stderr)
-    return 0
+    wins = ("status", "privileged") if args.privileged_group else ("status",)
+    return _save(args, rows, "identities", wins, f"IAM Identity Center identity store {store}", "identities")
 
 
 def _cmd_organizations(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.loaders import aws
-    from enrichers.loaders.files import INVENTORY_COLUMNS, load_existing, merge, write
 
-    _no_extra(extra)
+    no_extra(extra)
     tag_keys = _tag_options(args.tag)
     rows = aws.organizations_accounts(aws.client("organizations", args.region, args.endpoint), tag_keys)
-    if args.merge:
-        rows = merge(load_existing(args.merge, "accounts", "inventory"), rows,
-                     cloud_wins=("name", "environment", "owner", "criticality", "data_classification"))
-    write(args.out, "accounts", rows, INVENTORY_COLUMNS, "AWS Organizations")
-    print(f"cloudaudit: wrote {len(rows)} accounts to {args.out}", file=sys.stderr)
-    return 0
+    return _save(args, rows, "accounts", ACCOUNT_FIELDS_FROM_CLOUD, "AWS Organizations", "accounts")
 
 
 def _cmd_gcp_projects(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.loaders import gcp
-    from enrichers.loaders.files import INVENTORY_COLUMNS, load_existing, merge, write
 
-    _no_extra(extra)
+    no_extra(extra)
     tag_keys = _tag_options(args.tag)
     rows = gcp.projects_accounts(gcp.projects_client(args.endpoint), args.query, tag_keys,
                                  include_deleted=args.include_deleted)
-    if args.merge:
-        rows = merge(load_existing(args.merge, "accounts", "inventory"), rows,
-                     cloud_wins=("name", "environment", "owner", "criticality", "data_classification"))
-    write(args.out, "accounts", rows, INVENTORY_COLUMNS, "GCP Resource Manager")
-    print(f"cloudaudit: wrote {len(rows)} projects to {args.out}", file=sys.stderr)
-    return 0
+    return _save(args, rows, "accounts", ACCOUNT_FIELDS_FROM_CLOUD, "GCP Resource Manager", "projects")
 
 
 def _cmd_entra(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.loaders import azure
-    from enrichers.loaders.files import DIRECTORY_COLUMNS, load_existing, merge, write
 
-    _no_extra(extra)
+    no_extra(extra)
     graph = azure.RestClient(args.endpoint or azure.GRAPH, "https://graph.microsoft.com/.default", "graph")
     rows = azure.entra_people(graph, privileged_roles=args.privileged_role,
                               privileged_groups=args.privileged_group, id_from=args.id_from)
-    if args.merge:
-        wins = ("status", "privileged") if args.privileged_role or args.privileged_group else ("status",)
-        rows = merge(load_existing(args.merge, "identities", "directory"), rows, cloud_wins=wins)
-    write(args.out, "identities", rows, DIRECTORY_COLUMNS, "Microsoft Entra ID")
-    print(f"cloudaudit: wrote {len(rows)} identities to {args.out}", file=sys.stderr)
-    return 0
+    wins = ("status", "privileged") if args.privileged_role or args.privileged_group else ("status",)
+    return _save(args, rows, "identities", wins, "Microsoft Entra ID", "identities")
 
 
 def _cmd_azure_subscriptions(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.loaders import azure
-    from enrichers.loaders.files import INVENTORY_COLUMNS, load_existing, merge, write
 
-    _no_extra(extra)
+    no_extra(extra)
     tag_keys = _tag_options(args.tag)
     arm = azure.RestClient(args.endpoint or azure.ARM, "https://management.azure.com/.default", "arm")
     rows = azure.subscriptions_accounts(arm, tag_keys)
-    if args.merge:
-        rows = merge(load_existing(args.merge, "accounts", "inventory"), rows,
-                     cloud_wins=("name", "environment", "owner", "criticality", "data_classification"))
-    write(args.out, "accounts", rows, INVENTORY_COLUMNS, "Azure Resource Manager")
-    print(f"cloudaudit: wrote {len(rows)} subscriptions to {args.out}", file=sys.stderr)
-    return 0
+    return _save(args, rows, "accounts", ACCOUNT_FIELDS_FROM_CLOUD, "Azure Resource Manager", "subscriptions")
 
 
 def _cmd_workspace(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.loaders import gcp
-    from enrichers.loaders.files import DIRECTORY_COLUMNS, load_existing, merge, write
 
-    _no_extra(extra)
+    no_extra(extra)
     api = gcp.DirectoryApi(args.endpoint, args.subject)
     rows = gcp.workspace_people(api, customer=args.customer, privileged_groups=args.privileged_group,
                                 admins_are_privileged=not args.no_admins_privileged)
-    if args.merge:
-        rows = merge(load_existing(args.merge, "identities", "directory"), rows, cloud_wins=("status", "privileged"))
-    write(args.out, "identities", rows, DIRECTORY_COLUMNS, "Google Workspace directory")
-    print(f"cloudaudit: wrote {len(rows)} identities to {args.out}", file=sys.stderr)
-    return 0
+    return _save(args, rows, "identities", ("status", "privileged"), "Google Workspace directory", "identities")
