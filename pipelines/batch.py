@@ -136,6 +136,15 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
 
     pipeline = beam.Pipeline(options=options)
     build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment)
+    inputs = list(config.inputs) + [describe(s) for s in config.sources]
+    return execute(pipeline, layout, runner, inputs, config.output, files)
+
+
+def execute(
+    pipeline: beam.Pipeline, layout: Layout, runner: str, inputs: list[str], output: str, files: int
+) -> Summary:
+    """Run a built batch pipeline to the end, remove its spill folder, and write and return the checked
+    summary (the run command's and the replay command's common ending)."""
     started = time.monotonic()
     try:
         result = pipeline.run()
@@ -148,8 +157,8 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
         query_counters(result),
         run_id=layout.run_id,
         runner=runner,
-        inputs=list(config.inputs) + [describe(s) for s in config.sources],
-        output=config.output,
+        inputs=inputs,
+        output=output,
         files_matched=files,
         elapsed_seconds=round(elapsed, 3),
     )

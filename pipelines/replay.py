@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -250,8 +249,7 @@ def run(
     """Check the inputs and output, replay, and return the checked summary (as ``batch.run`` does).
     ``enrichment_config`` is an ``enrichers.config.EnrichmentConfig`` (None: the bundled catalog only)."""
     from enrichers.beam import prepare
-    from pipelines.batch import _remove, leftover_temp_files, write_summary
-    from pipelines.metrics import query_counters
+    from pipelines.batch import execute
     from pipelines.options import (
         check_output,
         expand_input,
@@ -260,7 +258,6 @@ def run(
         runner_text,
         use_filesystems,
     )
-    from pipelines.summary import from_counters
 
     settings = settings or Settings()
     options = pipeline_options(list(beam_args))
@@ -279,24 +276,7 @@ def run(
     progress(f"replaying {files} dead-letter files; run {layout.run_id} on {runner}")
     pipeline = beam.Pipeline(options=options)
     build(pipeline, patterns, layout, settings, sinks, enrichment)
-    started = time.monotonic()
-    try:
-        result = pipeline.run()
-        result.wait_until_finish()
-    finally:
-        _remove(layout.spill_dir)
-    summary = from_counters(
-        query_counters(result),
-        run_id=layout.run_id,
-        runner=runner,
-        inputs=list(deadletter_files),
-        output=output,
-        files_matched=files,
-        elapsed_seconds=round(time.monotonic() - started, 3),
-    )
-    summary.problems.extend(leftover_temp_files(layout))
-    write_summary(layout, summary)
-    return summary
+    return execute(pipeline, layout, runner, list(deadletter_files), output, files)
 
 
 # --- command line -------------------------------------------------------------------------------
