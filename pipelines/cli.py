@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import orjson
 
-from pipelines.errors import UsageError, no_extra
+from pipelines.errors import UsageError, last_line, no_extra
 
 PROG = "cloudaudit"
 
@@ -209,7 +209,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
-        _error(f"the pipeline failed: {_last_line(exc)}")
+        _error(f"the pipeline failed: {last_line(exc)}")
         return 1
     print(format_summary(summary), flush=True)
     return 0 if summary.ok else 1
@@ -237,7 +237,7 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
                 path, compression_type=CompressionTypes.UNCOMPRESSED
             )
         except Exception as exc:
-            raise UsageError(f"cannot open {path}: {_last_line(exc)}") from None
+            raise UsageError(f"cannot open {path}: {last_line(exc)}") from None
         location = "<stdin>" if path == "-" else path
         for result in normalizer.stream(stream, location):
             if isinstance(result, DeadLetter):
@@ -300,16 +300,6 @@ def _exists(path: str) -> bool:
         return bool(FileSystems.exists(path))
     except Exception:
         return False
-
-
-def _last_line(exc: BaseException) -> str:
-    """Beam wraps a worker's error in a long message holding the whole traceback; its last line names
-    the error itself."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    text = lines[-1] if lines else type(exc).__name__
-    if ":" not in text:
-        text = f"{type(exc).__name__}: {text}"
-    return text if len(text) <= 400 else text[:397] + "..."
 
 
 # Options whose values may start with "-" (relative times such as -24h), which argparse would read as options.

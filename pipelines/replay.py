@@ -326,7 +326,7 @@ def _cmd_replay(args: argparse.Namespace, extra: list[str]) -> int:
     import traceback
 
     from enrichers.cli import enrichment_config
-    from pipelines.errors import UsageError
+    from pipelines.errors import UsageError, last_line
     from pipelines.summary import format_summary
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -345,8 +345,7 @@ def _cmd_replay(args: argparse.Namespace, extra: list[str]) -> int:
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
-        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        print(f"cloudaudit: error: the replay failed: {lines[-1] if lines else type(exc).__name__}", file=sys.stderr)
+        print(f"cloudaudit: error: the replay failed: {last_line(exc)}", file=sys.stderr)
         return 1
     print(format_summary(summary), flush=True)
     return 0 if summary.ok else 1
