@@ -152,6 +152,14 @@ class Actor(_Model):
     credential_id: str | None = Field(default=None, description="Access key id, key id, token id.")
     credential_type: CredentialTypeName | None = None
     app_id: str | None = Field(default=None, description="OAuth client / application id.")
+    unique_id: str | None = Field(
+        default=None,
+        description="The provider's immutable unique id of the principal when it differs from ``id``: "
+        "AWS principalId (AIDA.../AROA...:session), Entra object id.",
+    )
+    namespace: str | None = Field(
+        default=None, description="Kubernetes namespace of a service-account principal (GKE, AKS, EKS)."
+    )
 
 
 class Session(_Model):
@@ -211,6 +219,51 @@ class Tag(_Model):
     value: str | None = None
 
 
+class Attribute(_Model):
+    """One key/value detail the source gives beside the main fields (non-string values as compact JSON)."""
+
+    key: str
+    value: str | None = None
+
+
+class Grantee(_Model):
+    type: str | None = Field(
+        default=None, description="user, group, service_account, role, service_principal, domain, public, ..."
+    )
+    id: str | None = Field(default=None, description="The member as the source names it: ARN, member, object id.")
+    name: str | None = None
+
+
+class PrivilegeChange(_Model):
+    """Who got or lost which privilege on what: the same shape in every cloud and directory."""
+
+    op: Literal["add", "remove", "replace"]
+    kind: str | None = Field(
+        default=None,
+        description="role_binding, policy, group_membership, trust_policy, credential, audit_config, "
+        "permission_set, share, ...",
+    )
+    role: str | None = Field(default=None, description="Role, policy or group id as the source names it.")
+    role_name: str | None = Field(default=None, description="Readable role name where known (Azure built-ins).")
+    grantee: Grantee | None = None
+    scope: str | None = Field(default=None, description="What the privilege applies to: resource, project, ...")
+    condition: str | None = Field(default=None, description="A condition narrowing the grant, as text.")
+
+
+class AuthorizationCheck(_Model):
+    permission: str | None = None
+    granted: bool | None = None
+    resource: str | None = None
+
+
+class Issued(_Model):
+    """Credentials or a session issued by this call (AssumeRole, GetFederationToken, ...)."""
+
+    id: str | None = Field(default=None, description="The issued session or principal: ARN, token id.")
+    credential_id: str | None = Field(default=None, description="The issued key id (ASIA...), for joins.")
+    expires: AwareDatetime | None = None
+
+
 class Resource(_Model):
     type: str | None = None
     id: str | None = None
@@ -235,6 +288,21 @@ class What(_Model):
     request: str | None = Field(default=None, description="Request parameters, compact JSON.")
     response: str | None = Field(default=None, description="Response elements, compact JSON.")
     risk_tags: list[str] = Field(default_factory=list)
+    privilege_changes: list[PrivilegeChange] = Field(
+        default_factory=list, description="Privileges granted or removed by this call, in one shape for all sources."
+    )
+    authorization: list[AuthorizationCheck] = Field(
+        default_factory=list, description="Permissions checked for this call, granted or denied."
+    )
+    plane: str | None = Field(
+        default=None,
+        description="management, data, network or insight (CloudTrail eventCategory, GCP data-access logs, ...).",
+    )
+    issued: Issued | None = None
+    details: list[Attribute] = Field(
+        default_factory=list,
+        description="Source details with no field of their own (CloudTrail additionalEventData, ...).",
+    )
 
 
 # --- where --------------------------------------------------------------------------------------
@@ -260,6 +328,12 @@ class NetworkSource(_Model):
     cloud_service: str | None = None
     internal: bool | None = None
     threat_tags: list[str] = Field(default_factory=list)
+    network: str | None = Field(
+        default=None, description="Caller network range (CIDR) when the source gives a range, not an address."
+    )
+    forwarded: list[str] = Field(
+        default_factory=list, description="Further addresses of a forwarded list, after the one in ``ip``."
+    )
 
 
 class AccountContext(_Model):
@@ -288,9 +362,31 @@ class Where(_Model):
 # --- how ----------------------------------------------------------------------------------------
 
 
+class Device(_Model):
+    id: str | None = None
+    name: str | None = None
+    os: str | None = None
+    browser: str | None = None
+    compliant: bool | None = None
+    managed: bool | None = None
+    trust_type: str | None = None
+
+
 class Auth(_Model):
     method: str | None = None
     mfa: bool | None = None
+    interactive: bool | None = Field(default=None, description="A person at a prompt, or a token/app flow.")
+    mfa_required: bool | None = None
+    mfa_method: str | None = Field(default=None, description="How MFA was satisfied: TOTP, push, FIDO2, SMS, ...")
+    failure_reason: str | None = Field(default=None, description="Why a sign-in failed, as the provider says.")
+    conditional_access: str | None = Field(
+        default=None, description="Conditional-access result: success, failure, not_applied, ..."
+    )
+    risk_level: str | None = Field(default=None, description="The provider's risk level: none, low, medium, high.")
+    app_name: str | None = Field(default=None, description="The application signed in to.")
+    client_app: str | None = Field(default=None, description="Client app type: browser, mobile, legacy protocol, ...")
+    device: Device | None = None
+    location: Geo | None = Field(default=None, description="The location the identity provider resolved.")
 
 
 class Tls(_Model):
