@@ -15,6 +15,7 @@ run() {
   "$PY" "$@" || { echo "!!! $1 exited with status $?"; status=1; }
 }
 run benchmarks/bench_normalize.py --events "$EVENTS"
+run benchmarks/bench_corpus.py --records "${CORPUS_RECORDS:-200000}"
 run benchmarks/bench_pipeline.py --events "$EVENTS"
 run benchmarks/bench_memory.py --events "$MEMORY_EVENTS"
 run benchmarks/bench_enrich.py --events "${ENRICH_EVENTS:-100000}"
