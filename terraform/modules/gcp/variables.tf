@@ -106,6 +106,10 @@ variable "subnetwork" {
   type        = string
   description = "Subnetwork self link or regions/R/subnetworks/S for the Dataflow workers (they get no public IP). Empty: the default network."
   default     = ""
+  validation {
+    condition     = var.subnetwork == "" || can(regex("regions/[a-z0-9-]+/subnetworks/[a-z0-9-]+$", var.subnetwork))
+    error_message = "subnetwork must end in regions/REGION/subnetworks/NAME, or be empty."
+  }
 }
 
 variable "max_workers" {
