@@ -22,7 +22,6 @@ resource "azurerm_resource_group" "this" {
 # --- Event Hubs ------------------------------------------------------------------------------------
 
 resource "azurerm_eventhub_namespace" "this" {
-  # checkov:skip=CKV2_AZURE_32: Azure Monitor diagnostic settings deliver over the public endpoint as a trusted service; a private endpoint is an option of the operator's network
   name                          = "${var.name}-audit-ehns"
   location                      = azurerm_resource_group.this.location
   resource_group_name           = azurerm_resource_group.this.name
