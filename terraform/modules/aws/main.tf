@@ -521,9 +521,16 @@ data "aws_iam_policy_document" "reader_trust" {
         type        = "Federated"
         identifiers = ["accounts.google.com"]
       }
+      # Google's ID token of a service account: sub and azp (IAM's accounts.google.com:aud) are its unique
+      # id, aud (IAM's accounts.google.com:oaud) the audience the worker asked for.
       condition {
         test     = "StringEquals"
         variable = "accounts.google.com:sub"
+        values   = [var.gcp_service_account_unique_id]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "accounts.google.com:aud"
         values   = [var.gcp_service_account_unique_id]
       }
       condition {
