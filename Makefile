@@ -25,7 +25,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov>=3.2,<4"
+	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov==3.3.30"
 
 tools: $(AZURITE) $(CHECKOV)
 

@@ -15,7 +15,7 @@ terraform {
     }
     azurerm = {
       source  = "hashicorp/azurerm"
-      version = ">= 4.0, < 5.0"
+      version = ">= 4.14, < 5.0"
     }
   }
 }
@@ -36,5 +36,6 @@ provider "google-beta" {
 
 provider "azurerm" {
   features {}
-  subscription_id = var.azure_subscription_id
+  subscription_id     = var.azure_subscription_id
+  storage_use_azuread = true # the storage account has shared keys disabled
 }
