@@ -7,19 +7,19 @@ a validation), that module calls pass only variables the module declares and eve
 example root uses every module output; that the READMEs' tables match the variables; checkov with no failed
 check and a reason beside every skip. The end-to-end tests compute the ``--source`` values the example root
 outputs, with a small evaluator of the few HCL forms those outputs use (template strings and references), and
-create the stand-in bucket, queue, topic, subscription and container under the names the modules' resources
-get: the run reading them proves that the names the modules output are the names the pipeline reads.
+create the stand-in bucket, queue, topic, subscription, hub and containers under the names the modules'
+resources get: the runs reading them prove that the names the modules output are the names the pipeline reads.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,16 +30,19 @@ import pytest
 
 from tests.conftest import ROOT
 
+# The Event Hubs test stand-ins' fixtures (a TLS CA, the managed-identity endpoint), shared with the source's tests.
+from tests.connectors.azure_sources.conftest import azure_identity, tls  # noqa: F401
+
 hcl2 = pytest.importorskip("hcl2", reason="python-hcl2 is not installed (pip install -e '.[test]')")
 
 TF = ROOT / "terraform"
 MODULES = TF / "modules"
 EXAMPLE = TF / "examples" / "all-clouds"
 CHECKOV = Path(os.environ.get("CLOUDAUDIT_CHECKOV", ROOT / ".tools" / "checkov-venv" / "bin" / "checkov"))
-sys.path.insert(0, str(TF))
-import readme  # noqa: E402  (terraform/readme.py, the README table generator)
-
-sys.path.remove(str(TF))
+_spec = importlib.util.spec_from_file_location("cloudaudit_terraform_readme", TF / "readme.py")
+assert _spec and _spec.loader
+readme = importlib.util.module_from_spec(_spec)  # terraform/readme.py, the README table generator
+_spec.loader.exec_module(readme)
 
 
 # --- reading HCL ------------------------------------------------------------------------------------
@@ -373,18 +376,23 @@ def test_batch_outputs_read_s3_gcs_and_the_azure_export(aws: str, gcs: str, azur
 
 
 @pytest.mark.emulator
-def test_streaming_outputs_read_the_queue_and_the_subscription(aws: str, pubsub: str, tmp_path: Path) -> None:
+def test_streaming_outputs_read_the_queue_the_subscription_and_the_hub(
+    aws: str, pubsub: str, azurite: Any, azure_identity: Any, tls: Any, tmp_path: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import boto3
+    from azure.storage.blob import BlobServiceClient
     from google.cloud import pubsub_v1
 
     from pipelines import cli
+    from tests.connectors.azure_sources.amqp_server import EventHubServer
     from tests.emulators import GCP_PROJECT
     from tests.pipelines.test_streaming_support import siem_ids
 
-    root = example(GCP_PROJECT, "cloudaudittest")
+    root = example(GCP_PROJECT, azurite.account)
     sources = root.output("streaming_sources")
     assert [s.split(":", 1)[0] for s in sources] == ["sqs", "pubsub", "eventhub"]
-    aws_module, gcp_module = root.module("aws"), root.module("gcp")
+    aws_module, gcp_module, azure_module = root.module("aws"), root.module("gcp"), root.module("azure")
     want: set[str] = set()
 
     # AWS: bucket -> object-created notification -> the module's queue, as aws_s3_bucket_notification wires it.
@@ -413,15 +421,33 @@ def test_streaming_outputs_read_the_queue_and_the_subscription(aws: str, pubsub:
     for e in entries:
         publisher.publish(topic, orjson.dumps(e)).result(timeout=30)
         want |= event_ids(orjson.dumps(e), f"pubsub://{sub}")
-    assert len(want) == 4 + 3
+
+    # Azure: the module's hub (AMQP stand-in over TLS, reached as a private endpoint through ?endpoint=, the
+    # managed identity's token on $cbs) and its checkpoint container in the module's account (Azurite's).
+    hub = azure_module.ref("azurerm_eventhub.audit.name")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)  # azure_identity unset it
+    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(
+        azure_module.ref("azurerm_storage_container.checkpoints.name"))
+    server = EventHubServer({hub: 2}, tls=tls.server_context())
+    for i in range(2):
+        body = orjson.dumps({"records": [activity_record(10 * i + j) for j in range(2)]})
+        server.publish(hub, i, body)
+        want |= event_ids(body, "eventhub")
+    assert len(want) == 4 + 3 + 4
 
     out = tmp_path / "out"
-    streaming = [s for s in sources if not s.startswith("eventhub:")]  # no Event Hubs stand-in in this test
+    # Only the Event Hubs endpoint is overridden (the private-endpoint option); the other sources reach their
+    # stand-ins through the SDKs' own variables, set by the fixtures.
+    streaming = [f"{s}&endpoint=sb://127.0.0.1:{server.port}" if s.startswith("eventhub:") else s for s in sources]
     argv = ["run", "--streaming", *(a for s in streaming for a in ("--source", s)), "--idle-stop", "4",
             "--dedup-ttl", "86400", "--allowed-lateness", "86400", "--output", str(out)]
-    assert cli.main(argv) == 0
+    try:
+        assert cli.main(argv) == 0
+    finally:
+        server.close()
     ids = siem_ids(out)
     assert set(ids) == want and set(ids.values()) == {1}
+    assert server.consumer_groups == {azure_module.ref("azurerm_eventhub_consumer_group.pipeline.name")}
     attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
