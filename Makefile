@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Azurite (Azure Blob stand-in) comes from the npm registry into .tools/; tests that need it skip without it.
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: setup tools demo test lint schemas bench clean
+.PHONY: setup tools demo test lint schemas bench clean infra-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ $(AZURITE):
 		npm install --silent --no-audit --no-fund --no-package-lock --prefix .tools azurite@3 ; \
 	else echo "npm not found: Azurite tests will skip" ; fi
 
-tools: $(AZURITE)
+# checkov (terraform static analysis) in its own venv: its pinned dependencies clash with the project's.
+CHECKOV_VENV := .tools/checkov-venv
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov==3.3.30"
+
+tools: $(AZURITE) $(CHECKOV)
 
 setup: $(STAMP)
 
@@ -33,9 +41,16 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) tools
+test: $(STAMP) tools infra-check
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# terraform/ offline (providers are not downloaded): fmt, the HCL wiring/README test, checkov.
+infra-check: $(STAMP) $(CHECKOV)
+	terraform fmt -check -recursive -diff terraform
+	$(BIN)/python terraform/readme.py --check
+	$(BIN)/pytest -q -p no:cacheprovider tests/infra/test_terraform.py -k "not outputs_read and not checkov and not fmt"
+	BC_SKIP_MAPPING=TRUE $(CHECKOV) -d terraform --framework terraform --quiet --compact
 
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.export
