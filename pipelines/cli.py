@@ -234,6 +234,10 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose:
+        # A failed step comes back as the pipeline's error, printed below as one line: Beam's own ERROR
+        # record of it (with the worker's traceback) is for --verbose.
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     config = RunConfig(
         inputs=args.input,
         output=args.output,
