@@ -17,7 +17,7 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn, cast
 
 import orjson
 
@@ -248,7 +248,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             dedup_shards=args.dedup_shards,
         ),
         beam_args=extra,
-        **run_source_options(args),
+        **cast(dict[str, Any], run_source_options(args)),
         sinks=args.sink,
         enrichment=enrichment_config(args),
     )

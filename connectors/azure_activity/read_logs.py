@@ -176,7 +176,8 @@ def records_of_body(body: dict[str, Any]) -> list[dict[str, Any]]:
     if not all(isinstance(n, str) for n in names) or not isinstance(rows, list):
         raise LogAnalyticsError("Log Analytics response: tables[0] has malformed columns or rows")
     # A row that is not a list is passed on as it is: the normalizer makes it a dead letter of its own.
-    return [dict(zip(names, row, strict=False)) if isinstance(row, list) else row for row in rows]
+    columns = [str(n) for n in names]
+    return [dict(zip(columns, row, strict=False)) if isinstance(row, list) else row for row in rows]
 
 
 def slice_location(workspace: str, start: datetime, end: datetime, offset: int) -> str:
@@ -280,7 +281,7 @@ def make_client(options: LogAnalyticsOptions) -> Any:
 
     policy = retry_policy(options.max_attempts, options.backoff, options.backoff_max)
     client = LogsQueryClient(DefaultAzureCredential(), endpoint=options.endpoint, retry_policy=policy)
-    client.cloudaudit_retry_policy = policy  # for SdkQuery.attempts
+    setattr(client, "cloudaudit_retry_policy", policy)  # noqa: B010  # for SdkQuery.attempts
     return client
 
 
