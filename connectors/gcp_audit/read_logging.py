@@ -209,7 +209,8 @@ PostFn = Callable[[dict[str, Any]], tuple[int, dict[str, str], bytes]]
 
 class SliceReader:
     """Reads one time slice, page by page, retrying what is transient. ``post`` sends one entries.list
-    request (``requests`` in production, anything in a unit test)."""
+    request (``make_post``: the google-cloud-logging client's connection in production; anything in a
+    unit test)."""
 
     def __init__(
         self,
