@@ -103,7 +103,7 @@ BEAM_COMMANDS = ("run", "replay")
 
 
 def unknown_options(parser: _Parser, command: str, extra: Sequence[str]) -> str | None:
-    """The first option in ``extra`` that neither the command nor (for ``run``) Beam knows, named with
+    """The first option in ``extra`` that neither the command nor (for run and replay) Beam knows, named with
     the closest valid option when there is one; None when every option is known.
 
     Run before the command itself, so a typo is reported before any input is checked.
