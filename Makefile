@@ -6,13 +6,19 @@ STAMP := $(VENV)/.installed
 # Azurite (Azure Blob stand-in) comes from the npm registry into .tools/; tests that need it skip without it.
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: setup tools demo test lint schemas bench clean infra-check
+.PHONY: setup tools demo test lint schemas bench clean infra-check constraints
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the version the test suite passed with, so a fresh machine (and
+# CI) installs what was tested; `make constraints` rewrites it from the current venv after an upgrade.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test]"
 	touch $(STAMP)
+
+constraints: $(STAMP)
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 $(AZURITE):
 	@if command -v npm >/dev/null 2>&1; then \
@@ -40,9 +46,11 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(STAMP) tools infra-check
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # terraform/ offline (providers are not downloaded): fmt, the HCL wiring/README test, checkov.

@@ -109,8 +109,8 @@ class Normalizer:
                 if first and stripped[:1] in (b"{", b"["):
                     # Perhaps a pretty-printed document (gcloud --format=json, the REST API sample):
                     # read it whole, within bounds, and try again.
-                    rest = f.read(MAX_LINE_BYTES)
-                    doc = stripped + b"\n" + rest
+                    more = f.read(MAX_LINE_BYTES)
+                    doc = stripped + b"\n" + more
                     try:
                         obj = orjson.loads(doc)
                     except orjson.JSONDecodeError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from connectors.errors import MappingError
 
@@ -13,7 +14,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
 
-_latest = [0.0, EARLIEST]  # (monotonic clock of the last refresh, latest acceptable time)
+_latest: list[Any] = [0.0, EARLIEST]  # (monotonic clock of the last refresh, latest acceptable time)
 
 
 def _latest_acceptable() -> datetime:

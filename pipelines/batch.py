@@ -128,16 +128,25 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     worker_environment(options)
     layout = Layout(config.output, new_run_id())
     runner = runner_text(options)
-    progress(
-        f"matched {files} files ({size / (1 << 20):.1f} MiB) from {len(patterns)} inputs"
-        + (f" and {len(config.sources)} sources ({', '.join(describe(s) for s in config.sources)})" if config.sources else "")
-        + f"; run {layout.run_id} on {runner}"
-    )
+    progress(f"{reading_text(files, size, len(patterns), config.sources)}; run {layout.run_id} on {runner}")
 
     pipeline = beam.Pipeline(options=options)
     build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     return execute(pipeline, layout, runner, inputs, config.output, files)
+
+
+def reading_text(files: int, size: int, inputs: int, sources: Sequence[SourceSpec]) -> str:
+    """What the run will read: the files its inputs matched, and each source with its time range (a
+    source lists its objects as it runs; the summary counts them)."""
+    parts = [f"matched {files} files ({size / (1 << 20):.1f} MiB) from {inputs} inputs"] if inputs else []
+    for spec in sources:
+        when = (
+            f" from {spec.start.isoformat(timespec='seconds')} to {spec.end.isoformat(timespec='seconds')}"
+            if spec.start is not None and spec.end is not None else ""
+        )
+        parts.append(f"reading source {describe(spec)}{when}")
+    return " and ".join(parts)
 
 
 def execute(

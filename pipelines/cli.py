@@ -10,12 +10,14 @@ arguments or the input (missing file, glob that matches nothing, unwritable outp
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn, cast
 
 import orjson
 
@@ -74,12 +76,56 @@ malformed ones, for demos and benchmarks.
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with errors as one line (``cloudaudit: error: ...``) and exit status 2."""
+    """argparse, with errors as one line (``cloudaudit: error: ...``) and exit status 2.
+
+    A value that starts with "-" and a digit (``--start -24h``) is a value, not an option: argparse's
+    own rule only knows plain negative numbers, and no option of this program starts with "-" and a
+    digit, so widening that rule is safe (argparse reads the attribute when it classifies arguments).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\d")
+        self.commands: dict[str, _Parser] = {}
 
     def error(self, message: str) -> NoReturn:
         hint = f" (see '{self.prog} --help')"
         _error(message + hint)
         raise SystemExit(2)
+
+    def option_names(self) -> list[str]:
+        """Every option string this parser knows (``--input``, ``-i``, ...)."""
+        return [name for action in self._actions for name in action.option_strings]
+
+
+# Commands that pass the options they do not know on to Beam as pipeline options.
+BEAM_COMMANDS = ("run", "replay")
+
+
+def unknown_options(parser: _Parser, command: str, extra: Sequence[str]) -> str | None:
+    """The first option in ``extra`` that neither the command nor (for run and replay) Beam knows, named with
+    the closest valid option when there is one; None when every option is known.
+
+    Run before the command itself, so a typo is reported before any input is checked.
+    """
+    options = [a for a in extra if a.startswith("-") and not _DASH_VALUE.match(a)]
+    if not options:
+        return None
+    sub = parser.commands.get(command, parser)
+    known = sub.option_names()
+    if command in BEAM_COMMANDS:  # options these do not know go to Beam, which knows a few hundred more
+        from pipelines.options import beam_option_names, unknown_beam_args
+
+        unknown = [a for a in unknown_beam_args(extra) if not _DASH_VALUE.match(a)]
+        known = known + beam_option_names()
+    else:
+        unknown = options
+    if not unknown:
+        return None
+    name = unknown[0].split("=", 1)[0]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unrecognized arguments: {' '.join(unknown)}{hint}"
 
 
 def _error(message: str) -> None:
@@ -171,6 +217,7 @@ def build_parser() -> _Parser:
     add_verify_parser(sub)  # verify OUTPUT: cold storage against its manifests (pipelines/manifest.py)
     add_enrich_command(sub, fmt)  # cloudaudit enrich [--explain] FILE... (enrichers/cli.py)
     add_loader_commands(sub)  # cloudaudit directory|inventory SOURCE --out FILE (enrichers/loaders)
+    parser.commands = {name: p for name, p in sub.choices.items() if isinstance(p, _Parser)}
     return parser
 
 
@@ -187,6 +234,10 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose:
+        # A failed step comes back as the pipeline's error, printed below as one line: Beam's own ERROR
+        # record of it (with the worker's traceback) is for --verbose.
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     config = RunConfig(
         inputs=args.input,
         output=args.output,
@@ -197,7 +248,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             dedup_shards=args.dedup_shards,
         ),
         beam_args=extra,
-        **run_source_options(args),
+        **cast(dict[str, Any], run_source_options(args)),
         sinks=args.sink,
         enrichment=enrichment_config(args),
     )
@@ -302,31 +353,19 @@ def _exists(path: str) -> bool:
         return False
 
 
-# Options whose values may start with "-" (relative times such as -24h), which argparse would read as options.
-_DASH_VALUE_OPTIONS = ("--start", "--end")
-
-
-def _join_dash_values(argv: Sequence[str]) -> list[str]:
-    """``--start -24h`` -> ``--start=-24h``, so a relative time can be written either way."""
-    out: list[str] = []
-    items = list(argv)
-    i = 0
-    while i < len(items):
-        if items[i] in _DASH_VALUE_OPTIONS and i + 1 < len(items) and items[i + 1][:1] == "-" \
-                and items[i + 1][1:2].isdigit():
-            out.append(f"{items[i]}={items[i + 1]}")
-            i += 2
-            continue
-        out.append(items[i])
-        i += 1
-    return out
+# A relative time such as -24h or -30m: a value, not an option.
+_DASH_VALUE = re.compile(r"^-\d")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, extra = parser.parse_known_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.command is None:
         _error(f"choose a command: run, normalize, enrich, schema or generate (see '{PROG} --help')")
+        return 2
+    unknown = unknown_options(parser, args.command, extra)
+    if unknown:
+        _error(f"{unknown} (see '{PROG} {args.command} --help')")
         return 2
     try:
         return int(args.func(args, extra))

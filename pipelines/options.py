@@ -82,11 +82,20 @@ def _cpus() -> int:
 
 
 def unknown_beam_args(beam_args: Sequence[str]) -> list[str]:
-    parser = _BeamArgumentParser(allow_abbrev=False)
+    _, unknown = _beam_parser().parse_known_args(list(beam_args))
+    return [a for a in unknown if a.startswith("-")]
+
+
+def beam_option_names() -> list[str]:
+    """Every option Beam knows (``--runner``, ``--temp_location``, ...): candidates for "did you mean"."""
+    return [name for action in _beam_parser()._actions for name in action.option_strings]
+
+
+def _beam_parser() -> _BeamArgumentParser:
+    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
     for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
         cls._add_argparse_args(parser)
-    _, unknown = parser.parse_known_args(list(beam_args))
-    return [a for a in unknown if a.startswith("-")]
+    return parser
 
 
 def expand_input(pattern: str) -> str:

@@ -77,7 +77,7 @@ def add_source_arguments(run: argparse.ArgumentParser) -> None:
         "--start",
         metavar="WHEN",
         help="batch sources: start of the time range: ISO 8601 (2024-05-01T00:00:00Z) or "
-        "relative to now (write it with '=': --start=-24h, --start=-30m, --start=-7d)",
+        "relative to now (-24h, -30m, -7d)",
     )
     group.add_argument(
         "--end", metavar="WHEN", help="batch sources: end of the time range, exclusive (default: now)"

@@ -270,7 +270,7 @@ def assumed_role_session(ui: dict[str, Any], record: dict[str, Any]) -> tuple[di
         "credential_type": credential_type(key, "temporary"),
     }
     session = _session(context, name, issuer_arn or _s(issuer.get("userName")), _s(issuer.get("type")))
-    who = {"actor": actor, "session": session}
+    who: dict[str, Any] = {"actor": actor, "session": session}
     if "onBehalfOf" in ui or "sourceIdentity" in context or "sourceIdentity" in record:
         chain = delegation_behind(ui, context, record, actor)
         if chain:

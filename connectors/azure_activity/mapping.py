@@ -649,7 +649,7 @@ def client_of(actor: dict[str, Any], user_agent: str | None) -> str:
 def _ticks_beyond_micro(time_text: str | None) -> str:
     """The digits past microseconds (Azure writes 100 ns ticks), so ids tell them apart."""
     dot = time_text.find(".") if time_text else -1
-    if dot < 0:
+    if time_text is None or dot < 0:
         return ""
     start = dot + 7
     end = start

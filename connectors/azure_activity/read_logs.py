@@ -17,18 +17,16 @@ columns into Python datetimes and drop the 100 ns digit the event id is computed
 row would differ from the id of the same event read from the storage export.
 
 Credentials: ``DefaultAzureCredential`` only (managed identity, workload identity, Azure CLI ...).
-Retries: azure-core's retry policy retries a POST on 429 only when Retry-After is present and without
-jitter; the client here runs with it switched off and retries itself (429, 408, 5xx, connection errors)
-with capped exponential backoff and full jitter, honouring Retry-After; other errors (401, 403, 404, a bad
-query) are permanent and raise ``LogAnalyticsError`` with one readable sentence and no credential.
+Retries: azure-core's retry policy (``connectors.azure_retry``: 408, 429, 5xx, connection and read errors,
+exponential backoff, Retry-After honoured; POST retried like a GET, since a query only reads), at most
+``max_attempts`` requests a query; a query that still fails, and any other error (401, 403, 404, a bad
+query), raises ``LogAnalyticsError`` with one readable sentence, the attempts made and no credential.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +35,7 @@ from typing import Any
 import apache_beam as beam
 import orjson
 
-from connectors.backoff import backoff_delay, retry_after_seconds
+from connectors.azure_retry import PostRetryPolicy, retry_policy
 from connectors.sources import Blob, SourceError, SourceSpec
 from connectors.timeutil import time_slices
 
@@ -69,9 +67,9 @@ class LogAnalyticsOptions:
     min_slice: timedelta = timedelta(minutes=1)
     rows_per_blob: int = 10_000
     server_timeout: int = 300
-    max_attempts: int = 8
-    backoff: float = 1.0  # seconds, doubled per attempt, full jitter
-    backoff_max: float = 60.0  # cap on any one wait, Retry-After included
+    max_attempts: int = 8  # requests per query, retries included (azure-core's retry policy)
+    backoff: float = 1.0  # seconds, doubled per retry
+    backoff_max: float = 60.0  # cap on a backoff wait (a Retry-After is waited as the service says)
 
 
 def parse_duration(text: str, name: str) -> timedelta:
@@ -178,7 +176,8 @@ def records_of_body(body: dict[str, Any]) -> list[dict[str, Any]]:
     if not all(isinstance(n, str) for n in names) or not isinstance(rows, list):
         raise LogAnalyticsError("Log Analytics response: tables[0] has malformed columns or rows")
     # A row that is not a list is passed on as it is: the normalizer makes it a dead letter of its own.
-    return [dict(zip(names, row, strict=False)) if isinstance(row, list) else row for row in rows]
+    columns = [str(n) for n in names]
+    return [dict(zip(columns, row, strict=False)) if isinstance(row, list) else row for row in rows]
 
 
 def slice_location(workspace: str, start: datetime, end: datetime, offset: int) -> str:
@@ -195,14 +194,6 @@ def blobs_of_records(
         chunk = records[offset : offset + rows_per_blob]
         data = b"\n".join(orjson.dumps(r) for r in chunk) + b"\n"
         yield slice_location(workspace, start, end, offset), data
-
-
-def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    return retry_after_seconds(headers.get("Retry-After") or headers.get("retry-after"))
 
 
 def describe_error(exc: Exception) -> str:
@@ -235,20 +226,11 @@ class SliceReader:
     it is ``sdk_query`` (azure-monitor-query) in production, anything in a unit test.
     """
 
-    def __init__(
-        self,
-        options: LogAnalyticsOptions,
-        query: QueryFn,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
+    def __init__(self, options: LogAnalyticsOptions, query: QueryFn) -> None:
         self.options = options
         self.query = query
-        self.sleep = sleep
-        self.rng = rng
         self.queries = 0
         self.splits = 0
-        self.retries = 0
 
     def read(self, start: datetime, end: datetime) -> Iterator[Blob]:
         pending = [(start, end)]
@@ -275,76 +257,74 @@ class SliceReader:
             yield from blobs_of_records(self.options.workspace, s, e, records, self.options.rows_per_blob)
 
     def _query_with_retries(self, start: datetime, end: datetime) -> tuple[dict[str, Any], str | None]:
-        from azure.core.exceptions import (
-            HttpResponseError,
-            ServiceRequestError,
-            ServiceResponseError,
-        )
+        """One query; the client's retry policy retries what is transient. What still fails is an error
+        that says how many requests were made (``attempts`` of the query function, when it counts)."""
+        from azure.core.exceptions import AzureError
 
-        attempt = 0
-        while True:
-            attempt += 1
-            self.queries += 1
-            try:
-                return self.query(start, end)
-            except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
-                status = getattr(exc, "status_code", None)
-                transient = (
-                    isinstance(exc, ServiceRequestError | ServiceResponseError) or status in TRANSIENT_STATUS
-                )
-                if not transient or attempt >= self.options.max_attempts:
-                    outcome = "failed" if not transient else f"failed {attempt} times"
-                    raise LogAnalyticsError(
-                        f"Log Analytics query on workspace {self.options.workspace} for "
-                        f"[{kusto_time(start)}, {kusto_time(end)}) {outcome}: {describe_error(exc)}"
-                    ) from None
-                delay = backoff_delay(
-                    attempt, self.options.backoff, self.options.backoff_max, _retry_after(exc), self.rng()
-                )
-                self.retries += 1
-                log.warning(
-                    "Log Analytics query for [%s, %s) attempt %d: %s; retrying in %.1f s",
-                    kusto_time(start), kusto_time(end), attempt, describe_error(exc), delay,
-                )
-                self.sleep(delay)
+        self.queries += 1
+        try:
+            return self.query(start, end)
+        except AzureError as exc:
+            attempts = int(getattr(self.query, "attempts", 1) or 1)
+            outcome = f"failed after {attempts} attempts" if attempts > 1 else "failed"
+            raise LogAnalyticsError(
+                f"Log Analytics query on workspace {self.options.workspace} for "
+                f"[{kusto_time(start)}, {kusto_time(end)}) {outcome}: {describe_error(exc)}"
+            ) from None
 
 
 def make_client(options: LogAnalyticsOptions) -> Any:
-    """A LogsQueryClient on DefaultAzureCredential, with azure-core's own retries off (ours jitter)."""
+    """A LogsQueryClient on DefaultAzureCredential, retrying with azure-core's policy (POST included)."""
     from azure.identity import DefaultAzureCredential
     from azure.monitor.query import LogsQueryClient
 
-    return LogsQueryClient(DefaultAzureCredential(), endpoint=options.endpoint, retry_total=0)
+
+    policy = retry_policy(options.max_attempts, options.backoff, options.backoff_max)
+    client = LogsQueryClient(DefaultAzureCredential(), endpoint=options.endpoint, retry_policy=policy)
+    setattr(client, "cloudaudit_retry_policy", policy)  # noqa: B010  # for SdkQuery.attempts
+    return client
 
 
-def sdk_query(client: Any, options: LogAnalyticsOptions) -> QueryFn:
+class SdkQuery:
     """``query_workspace`` for one slice, returning the raw body (see the module doc: the SDK's row
-    objects lose the 100 ns digit) and the partial error's text when the answer is partial."""
-    from azure.monitor.query import LogsQueryPartialResult
+    objects lose the 100 ns digit) and the partial error's text when the answer is partial.
 
-    def query(start: datetime, end: datetime) -> tuple[dict[str, Any], str | None]:
+    ``attempts``: the requests the last query took, retries included (from the client's retry policy)."""
+
+    def __init__(self, client: Any, options: LogAnalyticsOptions, policy: PostRetryPolicy | None = None) -> None:
+        self.client = client
+        self.options = options
+        self.policy = policy
+
+    @property
+    def attempts(self) -> int:
+        return self.policy.attempts() if self.policy is not None else 1
+
+    def __call__(self, start: datetime, end: datetime) -> tuple[dict[str, Any], str | None]:
+        from azure.monitor.query import LogsQueryPartialResult
+
         captured: dict[str, Any] = {}
 
         def keep_body(pipeline_response: Any, deserialized: Any, headers: Any) -> Any:
             captured["body"] = pipeline_response.http_response.json()
             return deserialized
 
-        result = client.query_workspace(
-            options.workspace,
+        result = self.client.query_workspace(
+            self.options.workspace,
             query_text(start, end),
             timespan=(start, end),
-            server_timeout=options.server_timeout,
-            read_timeout=options.server_timeout + 60,  # the HTTP read outlasts the server's own limit
+            server_timeout=self.options.server_timeout,
+            read_timeout=self.options.server_timeout + 60,  # the HTTP read outlasts the server's own limit
             cls=keep_body,
         )
         body = captured.get("body") or {}
         if isinstance(result, LogsQueryPartialResult):
-            err = result.partial_error
-            text = describe_partial(err, body)
-            return body, text
+            return body, describe_partial(result.partial_error, body)
         return body, None
 
-    return query
+
+def sdk_query(client: Any, options: LogAnalyticsOptions) -> SdkQuery:
+    return SdkQuery(client, options, getattr(client, "cloudaudit_retry_policy", None))
 
 
 def describe_partial(err: Any, body: dict[str, Any]) -> str:

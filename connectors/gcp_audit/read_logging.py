@@ -17,8 +17,10 @@ connection) is retried with capped exponential backoff and full jitter, honourin
 runner with several worker processes, set ``rpm`` to the quota divided by their number. Other errors
 (400 bad filter, 403, 404) are permanent: ``LoggingSourceError`` with one readable sentence.
 
-Credentials: Application Default Credentials (``google.auth.default``, scope logging.read) only. With
-``endpoint=`` (a local stand-in of the API, or a private endpoint) requests go there, unauthenticated
+Requests go through google-cloud-logging's REST connection (``Client(_use_grpc=False)``): its endpoint
+handling, user agent and authorized session. Credentials: Application Default Credentials
+(``google.auth.default``, scope logging.read) only. With ``endpoint=`` (a local stand-in of the API, or a
+private endpoint) the client's ``api_endpoint`` is that URL and requests are unauthenticated
 (``AnonymousCredentials``), so no token can ever be sent to a test server.
 """
 
@@ -29,6 +31,7 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -206,7 +209,8 @@ PostFn = Callable[[dict[str, Any]], tuple[int, dict[str, str], bytes]]
 
 class SliceReader:
     """Reads one time slice, page by page, retrying what is transient. ``post`` sends one entries.list
-    request (``requests`` in production, anything in a unit test)."""
+    request (``make_post``: the google-cloud-logging client's connection in production; anything in a
+    unit test)."""
 
     def __init__(
         self,
@@ -248,6 +252,8 @@ class SliceReader:
     def _call(self, body: dict[str, Any], start: datetime, end: datetime) -> bytes:
         o = self.options
         what = f"Cloud Logging entries.list for {o.resource} [{rfc3339(start)}, {rfc3339(end)})"
+        history: Counter[str] = Counter()  # what went wrong, by kind, for the one-line final error
+        waited = 0.0
         for attempt in range(1, o.max_attempts + 1):
             if self.limiter is not None:
                 self.limiter.wait(self.sleep)
@@ -266,7 +272,8 @@ class SliceReader:
                     ) from None
                 if not isinstance(exc, OSError):  # requests' errors are OSErrors; anything else is a bug
                     raise
-                problem = describe(exc)  # connection refused/reset, timeout: the network, not the request
+                problem = network_problem(exc)  # connection refused/reset, timeout: the network
+                kind = problem
             else:
                 if 200 <= status < 300:
                     return data
@@ -275,13 +282,40 @@ class SliceReader:
                 if status not in TRANSIENT_STATUS and code not in TRANSIENT_CODES:
                     raise LoggingSourceError(f"{what} failed: {problem}")
                 retry_after = retry_after_seconds(headers.get("retry-after") or headers.get("Retry-After"))
+                kind = f"HTTP {status}"
+            history[kind] += 1
             if attempt == o.max_attempts:
-                raise LoggingSourceError(f"{what} failed after {attempt} attempts: {problem}")
+                tried = ", ".join(f"{n}x {k}" for k, n in history.most_common())
+                raise LoggingSourceError(
+                    f"{what} failed after {attempt} attempts: {problem} "
+                    f"(retried for {waited:.0f} s: {tried})"
+                )
             delay = backoff_delay(attempt, o.backoff, o.backoff_max, retry_after, self.rng())
             self.retries += 1
-            log.warning("%s: %s; retry %d in %.1f s", what, problem, attempt, delay)
+            waited += delay
+            # INFO: shown with --verbose; without it the final error sums the retries up in one line.
+            log.info("%s: %s; retry %d in %.1f s", what, problem, attempt, delay)
             self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def network_problem(exc: BaseException) -> str:
+    """A network failure in a few words (``ConnectionError: [Errno 111] Connection refused``): the
+    innermost OS error in the chain that requests and urllib3 wrap it in, else ``describe``."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.errno is not None and cur.strerror:
+            return f"{type(exc).__name__}: [Errno {cur.errno}] {cur.strerror}"
+        todo.extend(e for e in (cur.__cause__, cur.__context__, *cur.args) if isinstance(e, BaseException))
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return describe(exc)
 
 
 def _is_auth_error(exc: Exception) -> bool:
@@ -290,14 +324,15 @@ def _is_auth_error(exc: Exception) -> bool:
     return isinstance(exc, GoogleAuthError)
 
 
-def make_post(options: LoggingOptions) -> tuple[PostFn, Callable[[], None]]:
-    """(post, close) over a requests session: ADC's AuthorizedSession for the public API, an anonymous
-    one for ``endpoint=``."""
+def make_client(options: LoggingOptions) -> Any:
+    """A ``google.cloud.logging.Client`` on the REST transport: ADC with the read-only scope for the
+    public API, anonymous for ``endpoint=`` (given to the client as its ``api_endpoint``)."""
     import google.auth
-    from google.auth.credentials import AnonymousCredentials
+    from google.auth.credentials import AnonymousCredentials, Credentials
     from google.auth.exceptions import DefaultCredentialsError
-    from google.auth.transport.requests import AuthorizedSession
+    from google.cloud.logging_v2.client import Client
 
+    credentials: Credentials
     if options.endpoint is None:
         try:
             credentials, _ = google.auth.default(scopes=[SCOPE])
@@ -306,18 +341,34 @@ def make_post(options: LoggingOptions) -> tuple[PostFn, Callable[[], None]]:
                 "no Google credentials in the default chain (Application Default Credentials): run on a "
                 "service account or workload identity, or 'gcloud auth application-default login'"
             ) from None
-        url = f"{DEFAULT_ENDPOINT}/v2/entries:list"
     else:
         credentials = AnonymousCredentials()
-        url = f"{options.endpoint}/v2/entries:list"
-    session = AuthorizedSession(credentials)
+    kind, _, name = options.resource.partition("/")
+    # The client wants a project; entries.list names its resources itself, so any id will do elsewhere.
+    project = name if kind == "projects" else "-"
+    client_options = {"api_endpoint": options.endpoint} if options.endpoint else None
+    return Client(project=project, credentials=credentials, client_options=client_options, _use_grpc=False)
+
+
+def make_post(options: LoggingOptions) -> tuple[PostFn, Callable[[], None]]:
+    """(post, close) over the google-cloud-logging client's REST connection (its endpoint, user agent
+    and authorized session).
+
+    The connection's raw response is used rather than ``Client.list_entries``: the library turns each
+    entry into a ``LogEntry`` whose timestamps are cut to microseconds and whose unknown fields are
+    dropped (see docs/sources-gcp.md), while the mapper needs the LogEntry JSON as the API sent it.
+    """
+    client = make_client(options)
+    connection = client._connection  # the library's REST transport (google.cloud._http.JSONConnection)
+    url = connection.build_api_url("/entries:list")
 
     def post(body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-        resp = session.post(url, data=orjson.dumps(body), headers={"Content-Type": "application/json"},
-                            timeout=options.timeout)
+        resp = connection._make_request(
+            "POST", url, data=orjson.dumps(body), content_type="application/json", timeout=options.timeout
+        )
         return resp.status_code, dict(resp.headers), resp.content
 
-    return post, session.close
+    return post, client.close
 
 
 # --- Beam ------------------------------------------------------------------------------------------

@@ -163,7 +163,7 @@ class ElasticSink(HttpSink):
             out.delivered.extend(items)
             return
         for item, result in zip(items, results, strict=True):
-            detail = next(iter(result.values()), {}) if isinstance(result, dict) and result else {}
+            detail: dict[str, Any] = next(iter(result.values()), {}) if isinstance(result, dict) and result else {}
             status = int(detail.get("status", 0) or 0)
             if 200 <= status < 300 or (status == 409 and self.op == "create"):
                 out.delivered.append(item)

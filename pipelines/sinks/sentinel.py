@@ -2,10 +2,11 @@
 
 ``azure-monitor-ingestion``'s ``LogsIngestionClient.upload`` does the wire work: it splits the rows
 into gzip requests of at most 1 MiB of JSON (the API's limit per call) and reports each chunk that
-fails to ``on_error`` with the chunk's rows. The client's own retries are off: the sink's loop retries
-what failed (429 with Retry-After, 5xx, timeouts, resets) with its backoff, and dead-letters the rest
-(401/403 ``sentinel_unauthorized``, other 4xx ``sentinel_rejected``, 413 for a single row
-``too_large``). Credentials: ``DefaultAzureCredential`` (managed identity, workload identity, the
+fails to ``on_error`` with the chunk's rows. The client retries each request with azure-core's retry
+policy (``connectors.azure_retry``: 429, 408, 5xx, timeouts, resets; Retry-After honoured up to
+``max_backoff``; the sink's ``retries`` and ``backoff``), and what still fails is dead-lettered
+(``retries_exhausted``; 401/403 ``sentinel_unauthorized``, other 4xx ``sentinel_rejected``, 413 for a
+single row ``too_large``). Only a failed credential is retried by the sink's own loop. Credentials: ``DefaultAzureCredential`` (managed identity, workload identity, the
 Azure CLI...), never a secret in the configuration.
 
 The Logs Ingestion API has no idempotent write: a chunk that timed out after it was accepted is sent
@@ -21,7 +22,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar
 
-from pipelines.sinks.base import RETRYABLE_STATUS, Attempt, Item, Sink, retry_after_seconds, short
+from pipelines.sinks.base import RETRYABLE_STATUS, Attempt, Item, Sink, short
 from pipelines.sinks.config import Options, SinkConfigError
 
 DEFAULT_STREAM = "Custom-CloudAudit_CL"
@@ -101,6 +102,7 @@ class SentinelSink(Sink):
             raise SinkConfigError(f"sink {self.name}: the ingestion client always compresses; drop gzip=false")
         self._client: Any = None
         self._credential: Any = None
+        self._policy: Any = None
 
     @property
     def client(self) -> Any:
@@ -108,10 +110,15 @@ class SentinelSink(Sink):
             from azure.identity import DefaultAzureCredential
             from azure.monitor.ingestion import LogsIngestionClient
 
+            from connectors.azure_retry import retry_policy
+
             self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
-            # retry_total=0: the sink's own loop retries, with its backoff and its dead letters.
+            # azure-core retries each request (429/408/5xx, resets, timeouts; POST included, Retry-After
+            # capped at max_backoff) with the sink's retries and backoff; what still fails reaches
+            # on_error, and _classify dead-letters it rather than have the sink's loop retry it again.
+            self._policy = retry_policy(self.retries + 1, self.backoff, self.max_backoff)
             self._client = LogsIngestionClient(
-                self.config.url, self._credential, retry_total=0, logging_enable=False
+                self.config.url, self._credential, retry_policy=self._policy, logging_enable=False
             )
         return self._client
 
@@ -158,15 +165,12 @@ class SentinelSink(Sink):
         response = getattr(error, "response", None)
         status = getattr(error, "status_code", None) or getattr(response, "status_code", None)
         text = f"{type(error).__name__}: {short(str(error).splitlines()[0] if str(error) else '')}"
+        tries = self._policy.attempts() if self._policy is not None else 1
         if isinstance(error, HttpResponseError) and status is not None:
             text = f"HTTP {status}: {text}"
-            if status in RETRYABLE_STATUS or status >= 500:
-                headers = getattr(response, "headers", None) or {}
-                out.retry.extend(chunk)
-                out.reason = text
-                ra = retry_after_seconds(headers.get("Retry-After"))
-                if ra is not None:
-                    out.retry_after = max(out.retry_after or 0.0, ra)
+            if status in RETRYABLE_STATUS or status >= 500:  # azure-core retried it already
+                exhausted = f"gave up after {tries} attempts: {text}"
+                out.rejected.extend((i, "retries_exhausted", exhausted) for i in chunk)
             elif status in (401, 403):
                 out.rejected.extend((i, "sentinel_unauthorized", text) for i in chunk)
             elif status == 413 and len(chunk) > 1:
@@ -178,5 +182,8 @@ class SentinelSink(Sink):
             return
         if isinstance(error, ClientAuthenticationError):
             text = f"no token: {text}"  # the credential chain failed; it may recover (IMDS restarts)
-        out.retry.extend(chunk)  # connection errors, timeouts, resets
-        out.reason = text
+            out.retry.extend(chunk)  # azure-core does not retry a credential: the sink's loop does
+            out.reason = text
+            return
+        # Connection errors, timeouts, resets: azure-core retried them already.
+        out.rejected.extend((i, "retries_exhausted", f"gave up after {tries} attempts: {text}") for i in chunk)

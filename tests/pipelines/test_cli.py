@@ -81,7 +81,7 @@ def test_normalize_exit_status_and_stdin(monkeypatch: pytest.MonkeyPatch, capfdb
         (["run"], "nothing to read: give --input"),
         (["run", "--input", "{tmp}/nothing-*.json"], "matches no files"),
         (["run", "--input", "{tmp}/missing.json"], "no such file"),
-        (["run", "--input", "{file}", "--frobnicate", "3"], "unrecognized arguments: --frobnicate"),
+        (["run", "--input", "{file}", "--frobnicate", "3"], "unrecognized arguments: --frobnicate (see"),
         (["run", "--input", "{file}", "--output", "{file}/out"], "cannot write to output"),
         (["run", "--input", "{file}", "--batch-size", "0"], "must be at least 1"),
         # "--start -24h" is read as a value, not as an option (relative times start with "-")
@@ -98,6 +98,38 @@ def test_argument_errors_are_one_line_and_exit_2(
     file.write_bytes(lines(fake(1)))
     argv = [a.format(tmp=tmp_path, file=file) for a in args]
     assert message in one_error_line(cloudaudit(*argv, timeout=120))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--inptu", "{file}"], "unrecognized arguments: --inptu (did you mean --input?)"),
+        (["run", "--input", "{file}", "--outptu", "x"], "--outptu (did you mean --output?)"),
+        (["run", "--input", "{file}", "--runer", "DirectRunner"], "--runer (did you mean --runner?)"),
+        (["run", "--input", "{file}", "--frobnicate", "3"], "unrecognized arguments: --frobnicate (see"),
+        (["normalize", "--no-rw", "{file}"], "--no-rw (did you mean --no-raw?)"),
+        (["schema", "--formt", "arrow"], "--formt (did you mean --format?)"),
+        (["generate", "--out", "{tmp}/g", "--event", "5"], "--event (did you mean --events?)"),
+        (["replay", "{file}", "--outptu", "x"], "--outptu (did you mean --output?)"),
+        (["verify", "{tmp}", "--jsn"], "unrecognized arguments: --jsn (see"),
+        (["enrich", "{file}", "--explian"], "--explian (did you mean --explain?)"),
+        # relative times are values, written with a space or with "=" (plain argparse, no argv rewriting)
+        (["run", "--source", "nosuchkind:x", "--start", "-7d", "--end", "-30m"], "unknown source kind"),
+        (["run", "--source", "nosuchkind:x", "--start=-7d"], "unknown source kind"),
+    ],
+)
+def test_a_misspelled_option_is_named_with_the_closest_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Every command names an option it does not know (also those run/replay would pass to Beam) before
+    it reads anything, and suggests the closest valid one."""
+    file = tmp_path / "in.json"
+    file.write_bytes(lines(fake(1)))
+    assert cli.main([a.format(tmp=tmp_path, file=file) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cloudaudit: error: "), err
+    assert message in err[0], err[0]
+    assert not (tmp_path / "g").exists()  # nothing was written
 
 
 def test_help_has_examples_and_python_dash_m_works() -> None:

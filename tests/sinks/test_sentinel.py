@@ -87,6 +87,22 @@ def test_fault_injection_every_event_once_or_dead_lettered(
         sink.close()
     check_exactly_once(event_lines, result, srv.ids())
     assert sum(faults.counts[f] for f in ("429", "503", "reset", "timeout")) > 3
+    assert not result.dead  # azure-core's retry policy (10 retries) got every chunk through
+
+
+def test_the_client_retries_with_azure_core(azure: Azure) -> None:
+    """No retry_total=0: the ingestion client's pipeline holds azure-core's retry policy, POST included,
+    with the sink's retries and backoff."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    from connectors.azure_retry import PostRetryPolicy
+
+    with IngestionServer(TOKEN, DCR, azure.cert, azure.key) as srv:
+        sink = make_sink(value(srv, "retries=4"))
+        policies = [p for p in sink.client._client._pipeline._impl_policies if isinstance(p, RetryPolicy)]
+        sink.close()
+    assert len(policies) == 1 and isinstance(policies[0], PostRetryPolicy)
+    assert policies[0].total_retries == 4 and policies[0].backoff_max == 0.02
 
 
 def test_a_refused_token_dead_letters_without_retrying(event_lines: list[bytes], azure: Azure) -> None:

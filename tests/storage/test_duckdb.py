@@ -32,7 +32,7 @@ def test_documented_duckdb_query_finds_one_principal_in_every_cloud(tmp_path: Pa
     sql = documented_query()
     # The samples are from 2025-01-14: "last week" is the week before the next day, not before today.
     sql = sql.replace("now() - INTERVAL 7 DAY", "TIMESTAMPTZ '2025-01-15 00:00:00+00' - INTERVAL 7 DAY")
-    sql = sql.replace("'out/cold/events/", f"'{out}/cold/events/")
+    sql = sql.replace("'demo-out/cold/events/", f"'{out}/cold/events/")
     assert "fatima.schmidt@example.com" in sql
     con = duckdb.connect()
     code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))

@@ -21,7 +21,6 @@ from connectors.azure_activity.read_logs import (
     LogAnalyticsOptions,
     ReadLogAnalytics,
     SliceReader,
-    backoff_delay,
     blobs_of_records,
     make_client,
     options_from_spec,
@@ -31,6 +30,7 @@ from connectors.azure_activity.read_logs import (
     sdk_query,
     time_slices,
 )
+from connectors.backoff import backoff_delay
 from connectors.normalize import Normalizer
 from connectors.sources import SourceError, SourceSpec, resolve
 from schemas.event import Event
@@ -165,16 +165,37 @@ def test_partial_at_the_smallest_slice_is_an_error_naming_it(log_analytics: LogA
 
 
 def test_retry_after_is_honoured_and_attempts_are_bounded(log_analytics: LogAnalyticsServer) -> None:
+    """azure-core's retry policy retries the query POST on 429 and stops after max_attempts requests."""
     log_analytics.throttle = 100
-    log_analytics.retry_after = "3"
+    log_analytics.retry_after = "1"
     opts = options(log_analytics, max_attempts=3, backoff_max=30)
-    waits: list[float] = []
     client = make_client(opts)
-    reader = SliceReader(opts, sdk_query(client, opts), sleep=waits.append)
-    with pytest.raises(LogAnalyticsError, match="failed 3 times: HTTP 429"):
+    reader = SliceReader(opts, sdk_query(client, opts))
+    with pytest.raises(LogAnalyticsError, match="failed after 3 attempts: HTTP 429"):
         list(reader.read(START, END))
     client.close()
-    assert waits == [3.0, 3.0]
+    assert len(log_analytics.requests) == 3
+
+
+def test_the_client_retries_with_azure_core_not_by_hand(log_analytics: LogAnalyticsServer) -> None:
+    """No retry_total=0: the client's pipeline holds azure-core's RetryPolicy, with POST retried, and a
+    429 without Retry-After (which azure-core would not retry for a POST) is retried too."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    from connectors.azure_retry import PostRetryPolicy
+
+    opts = options(log_analytics, max_attempts=4)
+    client = make_client(opts)
+    policies = [p for p in client._client._pipeline._impl_policies if isinstance(p, RetryPolicy)]
+    assert len(policies) == 1 and isinstance(policies[0], PostRetryPolicy)
+    assert policies[0].total_retries == 3
+    log_analytics.throttle = 2
+    log_analytics.retry_after = ""  # a 429 without Retry-After
+    query = sdk_query(client, opts)
+    body, partial = query(START, START + timedelta(hours=1))
+    client.close()
+    assert partial is None and body["tables"]
+    assert query.attempts == 3
 
 
 def test_denied_and_missing_workspace_are_clear_errors_without_secrets(

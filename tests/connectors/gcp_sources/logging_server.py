@@ -19,6 +19,7 @@ from collections import deque
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -90,7 +91,8 @@ class LoggingApiServer:
                                                    "status": STATUS_NAMES.get(status, "UNKNOWN")}})
 
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], bytes]:
-        if path != "/v2/entries:list":
+        # The API takes system parameters in the query (the client library sends prettyPrint=false).
+        if urlsplit(path).path != "/v2/entries:list":
             return self._error(404, f"no such method {path}")
         try:
             req = orjson.loads(raw)

@@ -84,7 +84,7 @@ def test_slices_pages_retries_and_reads_every_entry_once(caplog: pytest.LogCaptu
                  retry_after="1")
         api.fail(500, "Internal error encountered.")
         s = spec(f"logging:projects/acme-prod?logs=activity,policy&page_size=7&rpm=6000&endpoint={api.endpoint}")
-        with caplog.at_level(logging.WARNING, logger="connectors.gcp_audit.read_logging"):
+        with caplog.at_level(logging.INFO, logger="connectors.gcp_audit.read_logging"):
             blobs = run_source(resolve(s).factory(s))
         requests = list(api.requests)
     ids, dead = normalize(blobs)
@@ -131,8 +131,9 @@ def test_throttling_gives_up_after_max_attempts() -> None:
         post, close = rl.make_post(options)
         waits: list[float] = []
         reader = rl.SliceReader(options, post, sleep=waits.append, rng=lambda: 0.5)
-        with pytest.raises(rl.LoggingSourceError, match="failed after 3 attempts: HTTP 429 RESOURCE_EXHAUSTED"):
+        with pytest.raises(rl.LoggingSourceError, match="failed after 3 attempts: HTTP 429 RESOURCE_EXHAUSTED") as err:
             list(reader.blobs(T0, T1))
+        assert str(err.value).endswith("(retried for 2 s: 3x HTTP 429)")
         close()
     assert waits == [0.5, 1.0]  # full jitter over 1 s, 2 s (rng fixed at 0.5)
 
@@ -142,10 +143,15 @@ def test_unreachable_endpoint_is_retried_then_an_error() -> None:
     options = rl.LoggingOptions(**{**options.__dict__, "max_attempts": 2})
     post, close = rl.make_post(options)
     waits: list[float] = []
-    with pytest.raises(rl.LoggingSourceError, match="failed after 2 attempts: ConnectionError"):
+    with pytest.raises(rl.LoggingSourceError, match="failed after 2 attempts: ConnectionError") as err:
         list(rl.SliceReader(options, post, sleep=waits.append).blobs(T0, T1))
     close()
     assert len(waits) == 1
+    # One line: the OS error, not the urllib3 pool's story, and the retries summed up.
+    text = str(err.value)
+    assert "\n" not in text and "HTTPConnectionPool" not in text, text
+    assert "Connection refused" in text
+    assert f"(retried for {waits[0]:.0f} s: 2x ConnectionError: [Errno 111] Connection refused)" in text
 
 
 def test_library_error_text_is_cut_before_credentials() -> None:
@@ -241,3 +247,64 @@ def test_no_secret_in_errors_or_logs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for s in secrets:
         assert s not in text and s not in logged
+
+
+def test_the_source_talks_through_the_client_library() -> None:
+    """Requests go out through google-cloud-logging's REST connection (its user agent), to the endpoint
+    given as the client's api_endpoint."""
+    with LoggingApiServer(entries(3, T0, timedelta(minutes=1), log="activity")) as api:
+        options = rl.options_from_spec(spec(f"logging:projects/acme-prod?endpoint={api.endpoint}"))
+        post, close = rl.make_post(options)
+        blobs = list(rl.SliceReader(options, post).blobs(T0, T1))
+        close()
+        headers = [{k.lower(): v for k, v in h.items()} for h, _ in api.requests]
+    assert sum(len(data.splitlines()) for _, data in blobs) == 3
+    assert all("gccl/" in h.get("user-agent", "") for h in headers), headers  # the library's client info
+
+
+def test_list_entries_is_not_faithful_so_the_raw_connection_is_used() -> None:
+    """The measured reason (docs/sources-gcp.md) for not using ``Client.list_entries``: its LogEntry
+    objects cut nanosecond timestamps to microseconds and drop fields they do not know, while the source
+    passes each entry on exactly as the API sent it."""
+    (entry,) = entries(1, T0, timedelta(0), log="activity")
+    entry["timestamp"] = "2024-05-02T10:15:00.123456789Z"
+    entry["receiveTimestamp"] = "2024-05-02T10:15:01.987654321Z"
+    entry["splitNew"] = {"uid": "made-up-field-for-this-test"}
+    with LoggingApiServer([entry]) as api:
+        options = rl.options_from_spec(spec(f"logging:projects/acme-prod?endpoint={api.endpoint}"))
+        client = rl.make_client(options)
+        (listed,) = list(client.list_entries(resource_names=["projects/acme-prod"],
+                                             filter_=rl.log_filter(options.resource, options.logs, T0, T1, None)))
+        client.close()
+        post, close = rl.make_post(options)
+        ((_, data),) = list(rl.SliceReader(options, post).blobs(T0, T1))
+        close()
+    library = listed.to_api_repr()
+    assert library["timestamp"] != entry["timestamp"]
+    assert library["timestamp"].startswith("2024-05-02T10:15:00.123456")  # nanoseconds lost
+    assert "splitNew" not in library
+    assert orjson.loads(data) == entry  # the source keeps all of it
+
+
+def test_a_failing_source_is_one_line_on_the_command_line(tmp_path: Path) -> None:
+    """Without --verbose: what will be read, then one error line; no Beam ERROR record, no traceback."""
+    import subprocess
+    import sys
+
+    with LoggingApiServer([]) as api:
+        api.fail(403, "The caller does not have permission", times=50)
+        p = subprocess.run(
+            [sys.executable, "-m", "pipelines", "run", "--source",
+             f"logging:projects/acme-prod?endpoint={api.endpoint}", "--start", "2024-05-02T10:00:00Z",
+             "--end", "2024-05-02T11:00:00Z", "--output", str(tmp_path / "out")],
+            capture_output=True, text=True, timeout=300,
+        )
+    assert p.returncode == 1, p.stderr
+    err = p.stderr.strip().splitlines()
+    assert err[0].startswith(
+        "cloudaudit: reading source logging:projects/acme-prod?endpoint="
+    ) and "from 2024-05-02T10:00:00+00:00 to 2024-05-02T11:00:00+00:00" in err[0], err[0]
+    assert len(err) == 2, p.stderr
+    assert err[1].startswith("cloudaudit: error: the pipeline failed: Cloud Logging entries.list"), err[1]
+    assert "HTTP 403 PERMISSION_DENIED" in err[1]
+    assert "Traceback" not in p.stderr and "ERROR" not in p.stderr
