@@ -52,6 +52,26 @@ def discovered_modules() -> list[str]:
     return [m for m in BUILTIN if m in found] + sorted(m for m in found if m not in BUILTIN)
 
 
+_ADDED: list[Connector] = []
+
+
+def register(connector: Connector) -> None:
+    """Add a connector at run time (a test, a notebook); packaged ones use folders or entry points."""
+    _ADDED.append(connector)
+    _clear()
+
+
+def unregister(connector: Connector) -> None:
+    _ADDED.remove(connector)
+    _clear()
+
+
+def _clear() -> None:
+    connectors.cache_clear()
+    words.cache_clear()
+    vocabulary.cache_clear()
+
+
 @cache
 def connectors() -> tuple[Connector, ...]:
     found: list[Connector] = []
@@ -64,6 +84,7 @@ def connectors() -> tuple[Connector, ...]:
         if not isinstance(c, Connector):
             raise RegistryError(f"entry point {ep.name!r} ({ep.value}) is not a connectors.base.Connector")
         found.append(c)
+    found.extend(_ADDED)
     check(found)
     return tuple(ordered(found))
 
