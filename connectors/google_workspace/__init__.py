@@ -42,4 +42,22 @@ def _reports(spec: SourceSpec) -> Any:
     return source(spec)
 
 
-SOURCES: tuple[SourceKind, ...] = ()
+SOURCES: tuple[SourceKind, ...] = (
+    SourceKind(
+        kind="workspace-reports",
+        mode="batch",
+        summary="Google Workspace audit activities from the Admin SDK Reports API (activities.list) for "
+        "--start/--end",
+        example="workspace-reports:my_customer?applications=login,admin,token,saml&subject=admin@example.com",
+        factory=_reports,
+        time_range="required",
+        params={
+            "applications": "login,admin,token,saml,context_aware_access,groups_enterprise (default "
+            "login,admin,token,saml)",
+            "slice": "time slice per paged query, e.g. 6h (default 6h)",
+            "page_size": "activities per page, at most 1000 (default 1000)",
+            "subject": "administrator a domain-wide-delegated service account acts as",
+            "endpoint": "API endpoint for a local stand-in (then unauthenticated); default the public API",
+        },
+    ),
+)
