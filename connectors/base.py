@@ -41,6 +41,8 @@ class Connector(ABC):
     before: tuple[str, ...] = ()
     # The docs page of the source; default docs/sources-<provider>.md. The contract suite checks it exists.
     docs: str | None = None
+    # What where.account is for this source (tenant, customer, ...): the inventory's default account kind.
+    account_kind: str | None = None
 
     def docs_page(self) -> str:
         return self.docs or f"docs/sources-{self.provider}.md"

@@ -1,4 +1,4 @@
-"""Microsoft Entra ID (Azure AD) sign-in and audit logs (format azure.entra_id), built with the
+"""Microsoft Entra ID (Azure AD) sign-in and audit logs (format entra.id), built with the
 onboarding kit. Records arrive on the transports the Azure Activity connector reads (diagnostic-settings
 Event Hub ``records[]``, the storage-account export, Log Analytics query tables), whose envelopes that
 connector opens; this one is asked before it (``before``), so each record is told apart by its content.
@@ -21,6 +21,7 @@ class EntraIdConnector(Connector):
     format = T.FORMAT
     provider = T.PROVIDER
     before = ("azure_activity",)
+    account_kind = "tenant"
     docs = "docs/sources-entra.md"
 
     def claims(self, record: dict[str, Any]) -> bool:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-FORMAT = "azure.entra_id"
-PROVIDER = "azure"
+FORMAT = "entra.id"
+PROVIDER = "entra"
 
 # Diagnostic-settings category -> (kind, action, actor type, interactive). Log Analytics tables name
 # the same logs differently (LA_TABLES maps them onto these categories).

@@ -21,6 +21,7 @@ class GoogleWorkspaceConnector(Connector):
     format = T.FORMAT
     provider = T.PROVIDER
     before = ("gcp_audit",)
+    account_kind = "customer"
     docs = "docs/sources-workspace.md"
 
     def unwrap(self, doc: dict[str, Any]) -> Unwrapped | NonEvent | None:

@@ -18,7 +18,7 @@ def _events(name: str) -> list[Event]:
 
 def test_event_hub_sign_in_is_entra_with_success_user_and_no_region() -> None:
     [e] = _events("signin_mfa_success@eventhub.json")
-    assert e.source.format == "azure.entra_id" and e.source.shape == "diagnostic_record"
+    assert e.source.format == "entra.id" and e.source.shape == "diagnostic_record"
     assert e.what.outcome == "success"  # resultType "0"
     assert e.where.region is None and e.how.auth is not None and e.how.auth.location is not None
     assert e.how.auth.location.country == "US"

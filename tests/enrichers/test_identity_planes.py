@@ -88,7 +88,7 @@ def test_the_same_person_through_entra_azure_workspace_and_gcp() -> None:
     gcp = _one(GCP_SET_IAM_POLICY)
     events = {"entra": entra, "azure": azure, "workspace": workspace, "gcp": gcp}
     assert [e.source.format for e in events.values()] == [
-        "azure.entra_id", "azure.activity", "google_workspace.audit", "gcp.audit"]
+        "entra.id", "azure.activity", "google_workspace.audit", "gcp.audit"]
     for name, e in events.items():
         assert enricher.enrich(e) == "hit", name
         assert e.who.person is not None and e.who.person.id == "P-0042", name
