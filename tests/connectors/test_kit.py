@@ -109,3 +109,34 @@ def test_unregistered_vocabulary_words_are_refused() -> None:
         Event.model_validate({**base, "where": {"provider": "oracle"}})
     with pytest.raises(ValidationError, match="registered format"):
         Event.model_validate({**base, "source": {"format": "oracle.audit"}})
+
+
+def test_an_installed_distribution_registers_a_connector_through_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A third-party package: no folder under connectors/, one ``cloudaudit.connectors`` entry point."""
+    import connectors.registry as registry
+
+    site = tmp_path / "site"
+    site.mkdir()
+    kit.write_skeleton("acme_plugin", tmp_path / "src", provider="acmeplug")
+    # the skeleton's package, installed under its own top-level name
+    pkg = site / "cloudaudit_acme"
+    (tmp_path / "src" / "connectors" / "acme_plugin").rename(pkg)
+    dist = site / "cloudaudit_acme-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: cloudaudit-acme\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[cloudaudit.connectors]\nacme = cloudaudit_acme:CONNECTOR\n")
+    monkeypatch.syspath_prepend(str(site))
+    registry._clear()
+    try:
+        found = {c.name: c for c in connectors()}
+        assert "acme_plugin" in found
+        assert "acmeplug" in registry.vocabulary("provider")
+        assert found["acme_plugin"].format == "acmeplug.audit"
+    finally:
+        monkeypatch.undo()
+        for k in [k for k in sys.modules if k == "cloudaudit_acme" or k.startswith("cloudaudit_acme.")]:
+            del sys.modules[k]
+        registry._clear()
+    assert "acme_plugin" not in {c.name for c in connectors()}
