@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from connectors.errors import NonEvent
-from schemas.event import Format, Provider
 
 
 @dataclass(slots=True)
@@ -35,8 +34,18 @@ class Unwrapped:
 
 class Connector(ABC):
     name: str  # package name, e.g. "aws_cloudtrail"
-    format: Format
-    provider: Provider
+    format: str  # source.format, "provider.log" (schemas.event.Format names the built-in ones)
+    provider: str  # where.provider (open vocabulary: the registry collects the words)
+    # Connectors whose claims overlap this one's and that must be asked after it (entra_id before
+    # azure_activity: both read the same Event Hub records[]).
+    before: tuple[str, ...] = ()
+    # The docs page of the source; default docs/sources-<provider>.md. The contract suite checks it exists.
+    docs: str | None = None
+    # What where.account is for this source (tenant, customer, ...): the inventory's default account kind.
+    account_kind: str | None = None
+
+    def docs_page(self) -> str:
+        return self.docs or f"docs/sources-{self.provider}.md"
 
     def unwrap(self, doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
         """If ``doc`` is an envelope this source delivers, the records inside it (or a NonEvent for an

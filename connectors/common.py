@@ -156,7 +156,13 @@ def compact_json(value: Any) -> str | None:
     try:
         return orjson.dumps(value).decode()
     except TypeError:
+        pass
+    try:
         return orjson.dumps(value, default=str).decode()
+    except TypeError:  # integers past 64 bits, which orjson refuses even with a default
+        import json
+
+        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
 def as_bool(value: Any) -> bool | None:

@@ -43,7 +43,13 @@ from schemas.event import Activity, Category, Event, Provider
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "actions.yaml"
 
-_PROVIDERS = frozenset(p.value for p in Provider)
+_PROVIDERS = frozenset(p.value for p in Provider)  # built in; registered connectors add theirs (_providers)
+
+
+def _providers() -> frozenset[str]:
+    from connectors.registry import vocabulary
+
+    return _PROVIDERS | vocabulary("provider")
 _CATEGORIES = frozenset(c.value for c in Category)
 _ACTIVITIES = frozenset(a.value for a in Activity)
 _TAG = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -355,8 +361,8 @@ def _rules_from_entry(entry: Any, n: int, vocab: Mapping[str, str], name: str) -
     if unknown:
         raise CatalogError(f"{at}: unknown keys {sorted(unknown)} (allowed: {sorted(_ENTRY_KEYS)})")
     provider = entry.get("provider")
-    if provider not in _PROVIDERS:
-        raise CatalogError(f"{at}: provider {provider!r} is not one of {sorted(_PROVIDERS)}")
+    if provider not in _providers():
+        raise CatalogError(f"{at}: provider {provider!r} is not one of {sorted(_providers())}")
     actions = entry.get("actions")
     if isinstance(actions, str):
         actions = [actions]

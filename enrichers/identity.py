@@ -13,8 +13,16 @@ key            comes from
                of an Identity Center sign-in
 ``email:``     an e-mail: GCP principalEmail and ``user:``/``serviceAccount:`` subjects, Azure UPNs, AWS role
                session names that are e-mails (``maria@example.com``), SAML/source-identity names
-``id:``        anything else, exactly: Entra object ids, Identity Store user ids, ``principal://`` subjects
+``id:``        anything else, exactly: Entra object ids, Identity Store user ids, ``principal://`` subjects,
+               Workspace profile ids (``who.actor.unique_id``)
 =============  ============================================================================================
+
+Identity planes join like the clouds: an Entra sign-in or directory change offers the user's object id
+(``entra_object_ids``/``azure_object_ids``) and UPN (``entra_upns``/``azure_upns``), a Workspace activity its
+e-mail (``workspace_emails``/``emails``) and profile id (``workspace_ids``). ``privileged_roles`` beside the
+identities lists roles (ids or names, any source) that make a grant a privileged one: a
+``what.privilege_changes`` item adding one gets the risk tag ``privileged_role_granted``, and
+``who.person.privileged`` says whether the acting person is privileged in the directory.
 
 Nothing is guessed: an identifier the directory does not hold gives ``Person(known=False)``, and a
 directory where one identifier names two entries is refused at load.
@@ -39,6 +47,10 @@ IDENTIFIER_FIELDS: dict[str, str] = {
     "gcp_principals": "auto",
     "azure_object_ids": "id",
     "azure_upns": "email",
+    "entra_object_ids": "id",
+    "entra_upns": "email",
+    "workspace_emails": "email",
+    "workspace_ids": "id",
     "identifiers": "auto",
 }
 ENTRY_FIELDS = ("id", "kind", "name", "email", "department", "manager", "status", "privileged")
@@ -79,9 +91,12 @@ class DirectoryEntry:
 class Directory:
     """Identifier key -> ``Person``, built once; ``match`` answers from a per-principal memo."""
 
-    def __init__(self, entries: list[DirectoryEntry], source: str = "<directory>") -> None:
+    def __init__(
+        self, entries: list[DirectoryEntry], source: str = "<directory>", privileged_roles: tuple[str, ...] = ()
+    ) -> None:
         self.source = source
         self.entries = entries
+        self.privileged_roles = frozenset(r.strip().lower() for r in privileged_roles if r.strip())
         self.index: dict[str, Person] = {}
         for entry in entries:
             for key in entry.keys:
@@ -99,7 +114,9 @@ class Directory:
     @classmethod
     def from_bytes(cls, data: bytes, path: str) -> Directory:
         doc = parse_document(data, path, "directory")
+        roles: list[str] = []
         if isinstance(doc, dict):
+            roles = split_list(doc.get("privileged_roles"))
             doc = doc.get("identities", doc.get("people"))
         if not isinstance(doc, list):
             raise ReferenceDataError(
@@ -113,7 +130,7 @@ class Directory:
                 raise ReferenceDataError(f"directory {path}: entry {n}: duplicate id {entry.person.id!r}")
             seen.add(entry.person.id or "")
             entries.append(entry)
-        return cls(entries, path)
+        return cls(entries, path, tuple(roles))
 
     # --- matching --------------------------------------------------------------------------------
 
@@ -124,7 +141,7 @@ class Directory:
         s = who.session
         hop = who.delegation[0] if who.delegation else None
         memo_key = (
-            a.id, a.email, a.name, s.issuer if s else None, s.issuer_type if s else None,
+            a.id, a.email, a.name, a.unique_id, s.issuer if s else None, s.issuer_type if s else None,
             (hop.id, hop.email, hop.name) if hop else None,
         )
         hit = self._memo.get(memo_key)
@@ -199,6 +216,8 @@ def candidate_keys(event: Event) -> list[tuple[str, str]]:
         out.extend((k, "who.actor.id") for k in _id_keys(a.id))
     if a.email:
         out.append((identifier_key(a.email, "email"), "who.actor.email"))
+    if a.unique_id and a.unique_id != a.id:
+        out.extend((k, "who.actor.unique_id") for k in _id_keys(a.unique_id))
     s = who.session
     if a.name:
         if "@" in a.name and " " not in a.name:
@@ -270,6 +289,8 @@ class IdentityEnricher(Enricher):
     def enrich(self, event: Event, trace: Trace | None = None) -> str:
         person, key, origin = self.directory.match(event)
         event.who.person = person
+        if self.directory.privileged_roles and event.what.privilege_changes:
+            self._privileged_grants(event, trace)
         if trace is not None:
             if key:
                 source = f"directory {self.directory.source}: entry {person.id!r} matched {key!r} from {origin}"
@@ -281,4 +302,17 @@ class IdentityEnricher(Enricher):
             return "hit"
         a = event.who.actor
         return "miss" if (a.id or a.email or a.name or event.who.delegation) else "none"
+
+    def _privileged_grants(self, event: Event, trace: Trace | None) -> None:
+        roles = self.directory.privileged_roles
+        for ch in event.what.privilege_changes:
+            if ch.op != "remove" and ((ch.role or "").lower() in roles or (ch.role_name or "").lower() in roles):
+                if "privileged_role_granted" not in event.what.risk_tags:
+                    event.what.risk_tags.append("privileged_role_granted")
+                if trace is not None:
+                    trace.append(Explanation(
+                        "what.risk_tags", "privileged_role_granted",
+                        f"directory {self.directory.source}: privileged_roles holds {ch.role_name or ch.role!r}",
+                    ))
+                return
 

@@ -28,7 +28,24 @@ CRITICALITIES = ("low", "medium", "high", "critical")
 ACCOUNT_FIELDS = (
     "id", "provider", "kind", "name", "aliases", "environment", "owner", "criticality", "data_classification",
 )
-PROVIDERS = ("aws", "gcp", "azure")
+PROVIDERS = ("aws", "gcp", "azure")  # built in; onboarded sources add theirs through the registry
+ACCOUNT_KINDS = {"aws": "account", "gcp": "project", "azure": "subscription"}
+
+
+def providers() -> tuple[str, ...]:
+    """Every where.provider word: the built-in clouds and what registered connectors add."""
+    from connectors.registry import words
+
+    return tuple(dict.fromkeys((*PROVIDERS, *words("provider"))))
+
+
+def account_kind(provider: str | None) -> str | None:
+    """What an account is called for this provider (a connector's ``account_kind`` for onboarded ones)."""
+    if provider is None or provider in ACCOUNT_KINDS:
+        return ACCOUNT_KINDS.get(provider or "")
+    from connectors.registry import connectors
+
+    return next((c.account_kind for c in connectors() if c.provider == provider and c.account_kind), None)
 
 
 @dataclass(frozen=True)
@@ -81,9 +98,9 @@ def _account(row: Any, where: str) -> tuple[AccountContext, list[str]]:
     if crit is not None and crit not in CRITICALITIES:
         raise ReferenceDataError(f"{where} ({aid}): criticality must be one of {', '.join(CRITICALITIES)}, not {crit!r}")
     provider = (as_text(row.get("provider")) or "").lower() or None
-    if provider is not None and provider not in PROVIDERS:
-        raise ReferenceDataError(f"{where} ({aid}): provider must be one of {', '.join(PROVIDERS)}")
-    kind = as_text(row.get("kind")) or {"aws": "account", "gcp": "project", "azure": "subscription"}.get(provider or "")
+    if provider is not None and provider not in providers():
+        raise ReferenceDataError(f"{where} ({aid}): provider must be one of {', '.join(providers())}")
+    kind = as_text(row.get("kind")) or account_kind(provider)
     ctx = AccountContext(
         id=aid,
         known=True,

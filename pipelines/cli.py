@@ -217,6 +217,9 @@ def build_parser() -> _Parser:
     add_verify_parser(sub)  # verify OUTPUT: cold storage against its manifests (pipelines/manifest.py)
     add_enrich_command(sub, fmt)  # cloudaudit enrich [--explain] FILE... (enrichers/cli.py)
     add_loader_commands(sub)  # cloudaudit directory|inventory SOURCE --out FILE (enrichers/loaders)
+    from connectors.kit import add_new_source_command
+
+    add_new_source_command(sub)  # cloudaudit new-source NAME: a connector skeleton (connectors/kit.py)
     parser.commands = {name: p for name, p in sub.choices.items() if isinstance(p, _Parser)}
     return parser
 

@@ -421,8 +421,12 @@ class Books:
 # --- discovery and allocation -------------------------------------------------------------------------
 
 
-def sample_modules() -> list[ModuleType]:
-    """The ``samples`` module of every registered connector that has one, in registry order."""
+def sample_modules(plane: str = "cloud") -> list[ModuleType]:
+    """The ``samples`` module of every registered connector that has one, in registry order.
+
+    ``plane``: "cloud" modules share ``events`` by SHARE (``generate``); "identity" modules (``PLANE =
+    "identity"``: directory sign-ins and changes) write a fixed scenario per person (``generate_identity``),
+    so adding one leaves the clouds' samples byte for byte as they were."""
     from connectors.registry import connectors
 
     out = []
@@ -431,10 +435,23 @@ def sample_modules() -> list[ModuleType]:
         for name in (f"connectors.{c.name}.samples", f"{pkg}.samples"):
             if importlib.util.find_spec(name) is not None:
                 mod = importlib.import_module(name)
-                if mod not in out:
+                if mod not in out and getattr(mod, "PLANE", "cloud") == plane:
                     out.append(mod)
                 break
     return out
+
+
+def generate_identity(out_dir: str, seed: int = DEFAULT_SEED, day: date = DEFAULT_DAY) -> dict[str, Any]:
+    """The identity planes' samples: each ``PLANE = "identity"`` module's ``write_identity(ctx, people,
+    seed)`` writes its sign-ins and directory changes for the same people the clouds use (their Entra
+    object ids and e-mails), so one person signs in and then acts in every cloud. Returns the manifest."""
+    root = Path(out_dir)
+    books = Books()
+    people = make_people(random.Random(stable_seed(seed, "people")))
+    for mod in sample_modules("identity"):
+        ctx = GenContext(root, mod.CLOUD, "identity", seed, day, books)
+        mod.write_identity(ctx, people, seed)
+    return _manifest(books, root, sum(b.records for b in books.shapes.values()), seed, "real", day)
 
 
 def allocate(total: int, weights: dict[str, float]) -> dict[str, int]:
@@ -645,7 +662,18 @@ def write_samples(out_dir: str, events: int = SAMPLES_EVENTS, seed: int = DEFAUL
     for name in SAMPLES_DIRS:
         if (root / name).is_dir():
             shutil.rmtree(root / name)
+    for mod in sample_modules("identity"):
+        if (root / mod.CLOUD).is_dir():
+            shutil.rmtree(root / mod.CLOUD)
     manifest = generate(str(root), events, seed, malformed=True)
+    ident = generate_identity(str(root), seed)
+    for key in ("records", "bytes", "duplicates"):
+        manifest[key] += ident[key]
+    manifest["files"] = sorted(manifest["files"] + ident["files"])
+    manifest["by_shape"].update(ident["by_shape"])
+    manifest["by_cloud"].update(ident["by_cloud"])
+    for key in ("events", "duplicates", "non_events"):
+        manifest["expected"][key] += ident["expected"][key]
     manifest["out_dir"] = root.name
     return manifest
 

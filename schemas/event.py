@@ -11,9 +11,9 @@ geo/ASN/tags, ``what.category``/``risk_tags`` refinements); nobody guesses.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION: Literal["1"] = "1"
 
@@ -103,9 +103,46 @@ CategoryName = Literal[
     "data_access", "other",
 ]
 OutcomeName = Literal["success", "failure", "unknown"]
-ProviderName = Literal["aws", "gcp", "azure"]
 ClientName = Literal["console", "cli", "sdk", "terraform", "cloud_service", "other", "unknown"]
-FormatName = Literal["aws.cloudtrail", "gcp.audit", "azure.activity"]
+
+
+# Open vocabularies: the words that name sources (``where.provider``, ``source.format``) come from the
+# connector registry, so onboarding a source adds its words without editing this file. A word is checked
+# against the registry (an unregistered one is a validation error, as a closed Literal was) and the
+# exported JSON Schema lists the registered words as its enum. The enums above keep the built-in names.
+def _registered(kind: str) -> frozenset[str]:
+    from connectors.registry import vocabulary  # late: connectors import this module
+
+    return vocabulary(kind)
+
+
+def _registered_words(kind: str) -> list[str]:
+    from connectors.registry import words
+
+    return list(words(kind))
+
+
+def _vocabulary_check(kind: str, builtin: frozenset[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        if value in builtin or value in _registered(kind):
+            return value
+        raise ValueError(f"{value!r} is not a registered {kind} (see connectors/registry.py)")
+
+    return AfterValidator(check)
+
+
+def _vocabulary_schema(kind: str) -> Any:
+    def extra(schema: dict[str, Any]) -> None:
+        schema["enum"] = _registered_words(kind)
+
+    return Field(json_schema_extra=extra)
+
+
+_BUILTIN_PROVIDERS = frozenset(("aws", "gcp", "azure"))
+_BUILTIN_FORMATS = frozenset(("aws.cloudtrail", "gcp.audit", "azure.activity"))
+ProviderName = Annotated[str, _vocabulary_check("provider", _BUILTIN_PROVIDERS), _vocabulary_schema("provider")]
+FormatName = Annotated[str, _vocabulary_check("format", _BUILTIN_FORMATS), _vocabulary_schema("format")]
+OPEN_VOCABULARIES: dict[type[StrEnum], str] = {Provider: "provider", Format: "format"}
 
 VOCABULARIES: dict[type[StrEnum], object] = {
     ActorType: ActorTypeName,
@@ -113,9 +150,7 @@ VOCABULARIES: dict[type[StrEnum], object] = {
     Activity: ActivityName,
     Category: CategoryName,
     Outcome: OutcomeName,
-    Provider: ProviderName,
     Client: ClientName,
-    Format: FormatName,
 }
 
 

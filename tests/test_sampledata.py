@@ -161,7 +161,7 @@ def test_refuses_to_mix_with_earlier_data(tmp_path: Path) -> None:
     with pytest.raises(SampleDataError, match="already holds generated data"):
         generate(str(tmp_path), 50, seed=2)
     write_samples(str(tmp_path), 50, seed=2)  # the samples writer replaces what it generated before
-    assert {p.name for p in tmp_path.iterdir()} == {"aws", "gcp", "azure", "malformed"}
+    assert {p.name for p in tmp_path.iterdir()} == {"aws", "gcp", "azure", "malformed", "entra", "workspace"}
 
 
 @settings(max_examples=200, deadline=None)

@@ -612,9 +612,49 @@ def auth_from_record(
                 method = "access_key"
             elif key_type == "temporary" and who["actor"].get("credential_id") is not None:
                 method = "temporary_credentials"
-    if method is None and mfa is None:
+    signin = _signin_auth(record, operation, mfa) if record.get("eventSource") == "signin.amazonaws.com" else None
+    if signin is not None:
+        mfa = signin.pop("mfa", mfa)
+        if method is None and operation in _SIGNIN_APPS:
+            method = "sso" if kind == "IdentityCenterUser" else None
+    if method is None and mfa is None and not signin:
         return None
-    return {"method": method, "mfa": mfa}
+    return {"method": method, "mfa": mfa, **(signin or {})}
+
+
+# Sign-in events (eventSource signin.amazonaws.com): what each says about the sign-in (issue 15).
+# operation -> the application signed in to; CheckMfa and Identity Center credential steps are MFA.
+_SIGNIN_APPS = {
+    "ConsoleLogin": "AWS Management Console", "CheckMfa": "AWS Management Console",
+    "UserAuthentication": "IAM Identity Center", "CredentialChallenge": "IAM Identity Center",
+    "CredentialVerification": "IAM Identity Center", "Authenticate": "IAM Identity Center",
+    "Federate": "IAM Identity Center",
+}
+_FIRST_FACTOR_CREDENTIALS = frozenset({"PASSWORD", "EXTERNAL_IDP"})
+
+
+def _signin_auth(record: dict[str, Any], operation: str, mfa: bool | None) -> dict[str, Any]:
+    extra = _d(record.get("additionalEventData"))
+    response = _d(record.get("responseElements"))
+    details = _d(record.get("serviceEventDetails"))
+    said = response.get(operation, details.get(operation))
+    failed = record.get("errorCode") is not None or record.get("errorMessage") is not None or said == "Failure"
+    out: dict[str, Any] = {"interactive": True, "app_name": _SIGNIN_APPS.get(operation)}
+    ua = record.get("userAgent")
+    if type(ua) is str and ua.lower().startswith("mozilla/"):
+        out["client_app"] = "browser"
+    if failed:
+        out["failure_reason"] = _s(record.get("errorMessage")) or _s(record.get("errorCode")) or "Failure"
+    second = _s(extra.get("MfaType")) if operation == "CheckMfa" else None
+    cred = _s(extra.get("CredentialType"))
+    if second is None and cred is not None and cred.upper() not in _FIRST_FACTOR_CREDENTIALS:
+        second = cred
+    if second is not None:
+        out["mfa_method"] = second
+        out["mfa"] = not failed
+    elif mfa is not None:
+        out["mfa"] = mfa
+    return out
 
 
 def _web_identity_provider(ui: dict[str, Any]) -> str | None:

@@ -861,7 +861,10 @@ def test_corpus(corpus_dir: Path) -> None:
             if isinstance(r, Event):
                 counts["event"] += 1
                 assert key not in CORPUS_DEAD, f"{key} is expected to be a dead letter"
-                assert r.where.provider == "gcp" and r.source.format == "gcp.audit"
+                # Workspace activities shared into Cloud Logging belong to the google_workspace connector.
+                assert (r.where.provider, r.source.format) in (
+                    ("gcp", "gcp.audit"), ("google_workspace", "google_workspace.audit")
+                )
                 assert r.what.action and ":" in r.what.action
                 assert r.where.source.ip is None or "." in r.where.source.ip or ":" in r.where.source.ip
             else:

@@ -55,7 +55,8 @@ def test_one_person_in_all_three_clouds(enriched: tuple[list[Event], Counter[str
     for e in events:
         if e.who.person is not None and e.who.person.known:
             clouds[e.who.person.id or ""].add(e.where.provider)
-    assert clouds[CROSS_CLOUD_PERSON] == {"aws", "gcp", "azure"}
+    # ... and signs in through both identity planes
+    assert clouds[CROSS_CLOUD_PERSON] == {"aws", "gcp", "azure", "entra", "google_workspace"}
     person = next(e.who.person for e in events if e.who.person and e.who.person.id == CROSS_CLOUD_PERSON)
     assert person is not None
     assert (person.name, person.email, person.privileged) == (
@@ -70,6 +71,10 @@ def test_one_person_in_all_three_clouds(enriched: tuple[list[Event], Counter[str
 
 def test_every_sample_event_gets_account_context(enriched: tuple[list[Event], Counter[str]]) -> None:
     events, counts = enriched
+    # Workspace activities shared into Cloud Logging name no customer: they have no account to look up.
+    no_account = [e for e in events if e.where.account is None]
+    assert {e.source.format for e in no_account} <= {"google_workspace.audit"}
+    events = [e for e in events if e.where.account is not None]
     missing = sorted({(e.where.provider, e.where.account) for e in events
                       if e.where.account_context is None or not e.where.account_context.known})  # fmt: skip
     assert missing == [], f"accounts of the samples not in examples/reference/inventory.yaml: {missing}"
@@ -78,6 +83,7 @@ def test_every_sample_event_gets_account_context(enriched: tuple[list[Event], Co
     }
     assert {("aws", "prod"), ("aws", "staging"), ("aws", "dev"), ("gcp", "prod"), ("azure", "prod")} <= envs
     assert counts["enrich/account/hit"] == len(events)
+    assert counts["enrich/account/none"] == len(no_account)
 
 
 def test_network_reference_hits_sample_addresses(enriched: tuple[list[Event], Counter[str]]) -> None:

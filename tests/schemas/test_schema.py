@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from connectors.registry import vocabulary
 from schemas.arrow import arrow_schema, schema_text, table_from_json_lines, to_table
 from schemas.event import SCHEMA_VERSION, VOCABULARIES, Event, words
 from schemas.export import FILES, GENERATED
@@ -57,14 +58,26 @@ def test_each_enum_and_its_literal_twin_hold_the_same_words() -> None:
         assert tuple(m.value for m in enum) == words(literal), enum.__name__
 
 
+def test_open_vocabularies_hold_the_builtin_enums_and_every_registered_word() -> None:
+    from connectors.registry import connectors
+    from schemas.event import OPEN_VOCABULARIES
+
+    for enum, kind in OPEN_VOCABULARIES.items():
+        assert {m.value for m in enum} <= vocabulary(kind), enum.__name__
+        assert vocabulary(kind) == {str(getattr(c, kind)) for c in connectors()}
+    s = json_schema()["$defs"]
+    assert set(s["Where"]["properties"]["provider"]["enum"]) == vocabulary("provider")
+    assert set(s["SourceInfo"]["properties"]["format"]["enum"]) == vocabulary("format")
+
+
 def test_vocabularies_are_the_designed_lower_case_words() -> None:
-    from schemas.event import Actor, How, What, Where
+    from schemas.event import Actor, How, What
 
     assert _enum_values(Actor, "type") == {
         "human", "service", "role_session", "root", "cloud_service", "anonymous", "unknown"
     }
     assert _enum_values(What, "outcome") == {"success", "failure", "unknown"}
-    assert _enum_values(Where, "provider") == {"aws", "gcp", "azure"}
+    assert {"aws", "gcp", "azure"} <= vocabulary("provider")  # open: the registry adds words
     assert _enum_values(How, "client") == {
         "console", "cli", "sdk", "terraform", "cloud_service", "other", "unknown"
     }

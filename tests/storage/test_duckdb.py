@@ -41,7 +41,7 @@ def test_documented_duckdb_query_finds_one_principal_in_every_cloud(tmp_path: Pa
         con.execute(s)
     rows = con.execute(statements[-1]).fetchall()
     clouds = {r[1] for r in rows}
-    assert clouds == {"aws", "gcp", "azure"}, clouds
+    assert clouds == {"aws", "gcp", "azure", "entra", "google_workspace"}, clouds  # and her sign-ins
     assert len(rows) >= 10
     assert all(r[0].year == 2025 for r in rows)
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)
