@@ -72,9 +72,9 @@ def view_of(r: dict[str, Any]) -> View:
             result_description=r.get("ResultDescription"), caller_ip=r.get("IPAddress"),
             location_code=r.get("Location"),
         )
-    props = r.get("properties")
+    raw_props = r.get("properties")
     return View(
-        shape=DIAGNOSTIC, category=r["category"], props=props if isinstance(props, dict) else {},
+        shape=DIAGNOSTIC, category=r["category"], props=raw_props if isinstance(raw_props, dict) else {},
         tenant=r.get("tenantId"), time=r.get("time"), time_field="time", result_type=r.get("resultType"),
         result_description=r.get("resultDescription"), caller_ip=r.get("callerIpAddress"),
         location_code=r.get("location"),

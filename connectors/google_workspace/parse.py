@@ -93,8 +93,8 @@ def _params(items: Any) -> dict[str, Any]:
 
 def view_of(r: dict[str, Any]) -> View:
     if r.get("kind") == T.REPORTS_KIND:
-        rid = r.get("id") if isinstance(r.get("id"), dict) else {}
-        actor = r.get("actor") if isinstance(r.get("actor"), dict) else {}
+        rid = _id if isinstance(_id := r.get("id"), dict) else {}
+        actor = _actor if isinstance(_actor := r.get("actor"), dict) else {}
         events = [(e.get("type"), e.get("name"), _params(e.get("parameters")))
                   for e in r.get("events") or [] if isinstance(e, dict)]
         return View(
@@ -105,15 +105,15 @@ def view_of(r: dict[str, Any]) -> View:
         )
     p = _payload(r) or {}
     meta = p.get("metadata") or {}
-    act = meta.get("activityId") if isinstance(meta.get("activityId"), dict) else {}
-    auth = p.get("authenticationInfo") if isinstance(p.get("authenticationInfo"), dict) else {}
-    req = p.get("requestMetadata") if isinstance(p.get("requestMetadata"), dict) else {}
+    act = _activity_id if isinstance(_activity_id := meta.get("activityId"), dict) else {}
+    auth = _authentication_info if isinstance(_authentication_info := p.get("authenticationInfo"), dict) else {}
+    req = _request_metadata if isinstance(_request_metadata := p.get("requestMetadata"), dict) else {}
     events = [(e.get("eventType"), e.get("eventName"), _params(e.get("parameter")))
               for e in meta.get("event") or [] if isinstance(e, dict)]
-    log_name = r.get("logName") if isinstance(r.get("logName"), str) else ""
+    log_name = _log_name if isinstance(_log_name := r.get("logName"), str) else ""
     org = log_name.split("/")[1] if log_name.startswith("organizations/") and log_name.count("/") >= 2 else None
     usec_ms = _usec_ms(act.get("timeUsec"))
-    status = p.get("status") if isinstance(p.get("status"), dict) else {}
+    status = _status if isinstance(_status := p.get("status"), dict) else {}
     return View(
         shape=CLOUD_LOGGING, app=T.SERVICES.get(str(p.get("serviceName"))),
         time=usec_ms if usec_ms is not None else r.get("timestamp"),
