@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Azurite (Azure Blob stand-in) comes from the npm registry into .tools/; tests that need it skip without it.
 AZURITE := .tools/node_modules/.bin/azurite-blob
+# ECS field definitions (ecs_flat) for the ECS projection tests; they skip without it.
+ECS_FLAT := .tools/node_modules/@elastic/ecs/generated/ecs_flat.js
 
 .PHONY: setup tools demo test lint schemas bench clean
 
@@ -19,7 +21,12 @@ $(AZURITE):
 		npm install --silent --no-audit --no-fund --no-package-lock --prefix .tools azurite@3 ; \
 	else echo "npm not found: Azurite tests will skip" ; fi
 
-tools: $(AZURITE)
+$(ECS_FLAT):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --no-package-lock --prefix .tools @elastic/ecs@9 ; \
+	else echo "npm not found: ECS projection tests will skip" ; fi
+
+tools: $(AZURITE) $(ECS_FLAT)
 
 setup: $(STAMP)
 
