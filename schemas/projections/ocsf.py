@@ -114,6 +114,7 @@ def actor_from_who(event: Json) -> Json:
         "session": session_from_who(who),
         "invoked_by": who.get("invoked_by"),
         "app_uid": actor.get("app_id"),
+        "authorizations": authorizations_from(event),
         "idp": _clean({"name": session.get("issuer_type"), "issuer": session.get("issuer")})
         if session.get("issuer_type") else None,
     })
@@ -406,7 +407,6 @@ def project(event: Json, keep_raw: bool = False) -> Json:
             "uid": how.get("request_id"),
             "x_forwarded_for": (event["where"].get("source") or {}).get("forwarded"),
         }),
-        "authorizations": authorizations_from(event),
         "enrichments": enrichments_from(event),
         "observables": observables_from(event),
         "unmapped": unmapped_from(event),
