@@ -146,6 +146,8 @@ def build_parser() -> _Parser:
     norm.add_argument("files", nargs="+", metavar="FILE", help="file or URI to read ('-' for stdin)")
     norm.add_argument("--max-record-bytes", type=_positive, default=MAX_RECORD_BYTES, metavar="N")
     norm.add_argument("--no-raw", action="store_true", help="leave event.raw out")
+    norm.add_argument("--projection", choices=("native", "ocsf", "ecs"), default="native",
+                      help="print the events as they are (native, default), as OCSF 1.8.0 or as ECS 9")
     norm.set_defaults(func=_cmd_normalize)
 
     schema = sub.add_parser(
@@ -222,6 +224,7 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
     from connectors.errors import NonEvent
     from connectors.normalize import Normalizer
     from schemas.deadletter import DeadLetter
+    from schemas.projections import project_line
 
     no_extra(extra)
     for path in args.files:  # every file is checked before any output, so a typo costs nothing
@@ -248,6 +251,8 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
             elif isinstance(result, NonEvent):
                 out.flush()
                 print(f"{PROG}: not an event: {result.location}: {result.kind}", file=sys.stderr, flush=True)
+            elif args.projection != "native":  # schemas/projections
+                out.write(project_line(result, args.projection, keep_raw=not args.no_raw))
             else:
                 out.write(result.model_dump_json().encode() + b"\n")
         if stream is not sys.stdin.buffer:

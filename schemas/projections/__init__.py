@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from schemas.projections import ecs, ocsf
 
 Json = dict[str, Any]
@@ -39,3 +41,8 @@ def project(event: Any, name: str, keep_raw: bool = False) -> Json | None:
     elif not isinstance(event, dict):
         return None
     return PROJECTIONS[name](event, keep_raw)
+
+
+def project_line(event: Any, name: str, keep_raw: bool = False) -> bytes:
+    """An Event -> its projection as one JSON line (``cloudaudit normalize --projection``)."""
+    return orjson.dumps(project(event, name, keep_raw)) + b"\n"
