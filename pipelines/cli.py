@@ -104,6 +104,7 @@ def build_parser() -> _Parser:
     from enrichers.loaders import add_loader_commands
     from pipelines.manifest import add_verify_parser
     from pipelines.replay import add_replay_parser
+    from pipelines.securitylake import add_security_lake_arguments
     from pipelines.settings import DEFAULT_BATCH_SIZE, DEFAULT_DEDUP_SHARDS, DEFAULT_OUTPUT
     from pipelines.sinks import add_sink_arguments
     from pipelines.sourceargs import add_source_arguments
@@ -138,6 +139,7 @@ def build_parser() -> _Parser:
     add_source_arguments(run)  # --source, --start/--end, --streaming and its knobs; kinds in the epilog
     add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
     add_sink_arguments(run)  # --sink KIND:URL?options (Splunk HEC, Elasticsearch/OpenSearch, Sentinel)
+    add_security_lake_arguments(run)  # --security-lake ROOT (pipelines/securitylake.py)
 
     norm = sub.add_parser(
         "normalize", help="normalize files to event JSON lines on stdout", epilog=NORMALIZE_EXAMPLES,
@@ -202,6 +204,8 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         **run_source_options(args),
         sinks=args.sink,
         enrichment=enrichment_config(args),
+        security_lake=args.security_lake,
+        security_lake_prefix=args.security_lake_prefix,
     )
     try:
         runner = streaming.run if config.streaming else batch.run

@@ -205,6 +205,18 @@ def write_security_lake(lines: Iterable[bytes], root: str, prefix: str = DEFAULT
     return [write_partition(root, key, docs, prefix) for key, docs in sorted(partitions(lines).items())]
 
 
+# --- command line ----------------------------------------------------------------------------------
+
+
+def add_security_lake_arguments(parser: Any) -> None:
+    """``cloudaudit run --security-lake ROOT [--security-lake-prefix NAME]``."""
+    parser.add_argument("--security-lake", metavar="ROOT", default=None,
+                        help="also write an OCSF 1.8 copy in Amazon Security Lake's custom-source layout "
+                        "under ROOT (a folder or s3://BUCKET/PREFIX): ext/<source>/region=/accountId=/eventDay=/")
+    parser.add_argument("--security-lake-prefix", metavar="NAME", default=DEFAULT_PREFIX,
+                        help=f"custom source names are NAME-<ocsf-class> (default: {DEFAULT_PREFIX})")
+
+
 # --- Beam ----------------------------------------------------------------------------------------------
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import apache_beam as beam
 import orjson
@@ -103,3 +105,27 @@ def test_unmapped_is_a_string_map(lines: list[bytes]) -> None:
     event = orjson.loads(lines[0])
     assert unmapped["action"] == event["what"]["action"]  # text stays text
     assert orjson.loads(unmapped["read_only"]) == event["what"]["read_only"]  # anything else is JSON text
+
+
+@pytest.mark.slow
+def test_run_writes_the_security_lake_copy(tmp_path: Path) -> None:
+    """``cloudaudit run --security-lake ROOT``: the batch pipeline writes the OCSF copy beside its output,
+    one row per event it wrote."""
+    from pipelines.cli import main
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    src = sorted((ROOT / "samples" / "gcp" / "gcloud").rglob("*.json*"))[:2] + sorted(
+        (ROOT / "samples" / "aws" / "acme-cloudtrail-868449672570").rglob("*.json.gz"))[:2]
+    for i, path in enumerate(src):
+        shutil.copy(path, inputs / f"{i}-{path.name}")
+    lake = tmp_path / "lake"
+    assert main(["run", "--input", str(inputs), "--output", str(tmp_path / "out"), "--no-raw",
+                 "--security-lake", str(lake), "--security-lake-prefix", "acme"]) == 0
+    files = sorted(lake.rglob("*.parquet"))
+    assert files and all(f.relative_to(lake).parts[0] == "ext" for f in files)
+    assert all(f.relative_to(lake).parts[1].startswith("acme-") for f in files)
+    rows = sum(pq.read_metadata(f).num_rows for f in files)
+    siem = [line for f in (tmp_path / "out").rglob("*.jsonl") if "siem" in f.parts for line in
+            f.read_bytes().splitlines() if line.strip()]
+    assert rows == len(siem) > 0
