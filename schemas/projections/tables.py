@@ -171,3 +171,109 @@ ECS_TYPE: Final[dict[str, tuple[str, ...]]] = {
 ECS_PRIVILEGE_TYPE: Final[dict[str, str]] = {"add": "admin", "remove": "admin", "replace": "admin"}
 ECS_OUTCOME: Final[dict[str, str]] = {"success": "success", "failure": "failure", "unknown": "unknown"}
 ECS_CUSTOM_NAMESPACE: Final = "cloudaudit"
+
+# --- field reference: where each native field goes in each projection ---------------------------------
+# native path -> (OCSF 1.8 attribute, ECS 9 field). A key ending in ".*" covers a whole object: the
+# target then ends in ".*" too (same sub-field names) or names one place for the object. docs/schema.md
+# is generated from this table; a test checks that it covers every field of the model and that each
+# target is filled where the projections put it.
+FIELD_TARGETS: Final[dict[str, tuple[str, str]]] = {
+    "schema_version": ("unmapped.schema_version", "cloudaudit.schema_version"),
+    "id": ("metadata.uid", "event.id"),
+    "when.time": ("time (epoch ms)", "@timestamp"),
+    "when.time_text": ("metadata.original_time", "cloudaudit.time_text"),
+    "when.observed": ("metadata.logged_time (epoch ms)", "event.created"),
+    "when.ingested": ("metadata.processed_time (epoch ms)", "event.ingested"),
+    "who.actor.type": ("actor.user.type_id/type; unmapped.actor_type", "cloudaudit.actor.type"),
+    "who.actor.id": ("actor.user.uid", "user.id"),
+    "who.actor.name": ("actor.user.name", "user.name"),
+    "who.actor.email": ("actor.user.email_addr (unmapped.actor_email if not an address)", "user.email"),
+    "who.actor.account": ("actor.user.account.uid", "cloud.origin.account.id, user.domain"),
+    "who.actor.credential_id": ("actor.user.credential_uid", "cloudaudit.actor.credential_id"),
+    "who.actor.credential_type": ("unmapped.credential_type", "cloudaudit.actor.credential_type"),
+    "who.actor.app_id": ("actor.app_uid", "cloudaudit.actor.app_id"),
+    "who.actor.unique_id": ("actor.user.uid_alt", "cloudaudit.actor.unique_id"),
+    "who.actor.namespace": ("unmapped.namespace", "cloudaudit.actor.namespace"),
+    "who.session.id": ("actor.session.uid", "cloudaudit.session.id"),
+    "who.session.name": ("actor.session.uid_alt", "cloudaudit.session.name"),
+    "who.session.issuer": ("actor.session.issuer, actor.idp.issuer", "cloudaudit.session.issuer"),
+    "who.session.issuer_type": ("actor.idp.name; unmapped.session_issuer_type", "cloudaudit.session.issuer_type"),
+    "who.session.mfa": ("actor.session.is_mfa", "cloudaudit.session.mfa"),
+    "who.session.created": ("actor.session.created_time (epoch ms)", "cloudaudit.session.created"),
+    "who.delegation.*": ("unmapped.delegation", "cloudaudit.delegation.*, related.user"),
+    "who.invoked_by": ("actor.invoked_by", "cloudaudit.invoked_by"),
+    "who.person.*": ("enrichments[name=actor.user.uid].data.*", "cloudaudit.person.*"),
+    "what.action": ("unmapped.action", "cloudaudit.action"),
+    "what.operation": ("api.operation, activity_name, metadata.event_code", "event.action"),
+    "what.service": ("api.service.name", "event.provider, cloud.service.name"),
+    "what.activity": ("activity_id (API Activity); unmapped.activity", "event.type; cloudaudit.activity"),
+    "what.category": ("class choice; unmapped.category", "event.category; cloudaudit.category"),
+    "what.read_only": ("unmapped.read_only", "cloudaudit.read_only"),
+    "what.outcome": ("status_id/status", "event.outcome"),
+    "what.error.code": ("status_code, api.response.error", "error.code"),
+    "what.error.message": ("status_detail, api.response.message", "error.message"),
+    "what.resources.*": ("resources[] (uid, name, type, region, owner.account.uid, tags); unmapped.resources "
+                         "in Authentication and Account Change", "cloudaudit.resources.*"),
+    "what.request": ("api.request.data (with a request id; else unmapped.request)", "cloudaudit.request"),
+    "what.response": ("api.response.data", "cloudaudit.response"),
+    "what.risk_tags": ("unmapped.risk_tags", "cloudaudit.risk_tags"),
+    "what.privilege_changes.*": ("unmapped.privilege_changes; in User Access Management: user (grantee), "
+                                 "privileges (role), resource.uid (scope)", "cloudaudit.privilege_changes.*; "
+                                 "user.target.id/name/roles"),
+    "what.authorization.*": ("actor.authorizations[] (decision, policy.name, policy.uid)",
+                             "cloudaudit.authorization.*"),
+    "what.plane": ("unmapped.plane", "cloudaudit.plane"),
+    "what.issued.*": ("unmapped.issued.*", "cloudaudit.issued.*"),
+    "what.details.*": ("unmapped.details", "cloudaudit.details.*"),
+    "where.provider": ("cloud.provider", "cloud.provider, event.module"),
+    "where.account": ("cloud.account.uid (cloud.project_uid for GCP)", "cloud.account.id (cloud.project.id for GCP)"),
+    "where.org": ("cloud.org.uid", "organization.id, cloudaudit.org"),
+    "where.region": ("cloud.region", "cloud.region"),
+    "where.source.ip": ("src_endpoint.ip", "source.ip, source.address, related.ip"),
+    "where.source.domain": ("src_endpoint.domain", "source.domain"),
+    "where.source.geo.country": ("src_endpoint.location.country", "source.geo.country_iso_code"),
+    "where.source.geo.region": ("src_endpoint.location.region", "source.geo.region_name"),
+    "where.source.geo.city": ("src_endpoint.location.city", "source.geo.city_name"),
+    "where.source.geo.lat": ("src_endpoint.location.lat", "source.geo.location.lat"),
+    "where.source.geo.lon": ("src_endpoint.location.long", "source.geo.location.lon"),
+    "where.source.asn": ("src_endpoint.autonomous_system.number", "source.as.number"),
+    "where.source.as_org": ("src_endpoint.autonomous_system.name", "source.as.organization.name"),
+    "where.source.cloud_provider": ("enrichments[name=src_endpoint.ip].data", "cloudaudit.source.cloud_provider"),
+    "where.source.cloud_service": ("enrichments[name=src_endpoint.ip].data", "cloudaudit.source.cloud_service"),
+    "where.source.internal": ("enrichments[name=src_endpoint.ip].data", "cloudaudit.source.internal"),
+    "where.source.threat_tags": ("enrichments[name=src_endpoint.ip].data", "cloudaudit.source.threat_tags"),
+    "where.source.network": ("src_endpoint.subnet_uid", "cloudaudit.source.network"),
+    "where.source.forwarded": ("src_endpoint.intermediate_ips, http_request.x_forwarded_for", "related.ip"),
+    "where.vpc_endpoint": ("src_endpoint.uid", "cloudaudit.vpc_endpoint"),
+    "where.account_context.*": ("enrichments[name=cloud.account.uid].data.*; cloud.account.name",
+                                "cloudaudit.account_context.*; cloud.account.name"),
+    "how.user_agent": ("http_request.user_agent", "user_agent.original"),
+    "how.client": ("unmapped.client", "cloudaudit.client"),
+    "how.auth.mfa": ("unmapped.auth.mfa; is_mfa (Authentication)", "cloudaudit.auth.mfa"),
+    "how.auth.app_name": ("unmapped.auth.app_name; service.name (Authentication)", "cloudaudit.auth.app_name"),
+    "how.auth.failure_reason": ("unmapped.auth.failure_reason; status_detail (Authentication)",
+                                "cloudaudit.auth.failure_reason"),
+    "how.auth.*": ("unmapped.auth.*", "cloudaudit.auth.*"),
+    "how.tls.version": ("unmapped.tls.version", "tls.version, tls.version_protocol"),
+    "how.tls.cipher": ("unmapped.tls.cipher", "tls.cipher"),
+    "how.request_id": ("api.request.uid, http_request.uid", "cloudaudit.request_id"),
+    "how.correlation_id": ("metadata.correlation_uid", "trace.id, cloudaudit.correlation_id"),
+    "source.format": ("metadata.product (name, vendor_name); unmapped.format", "event.dataset"),
+    "source.native_id": ("metadata.original_event_uid", "cloudaudit.native_id"),
+    "source.log": ("metadata.log_name", "cloudaudit.log"),
+    "source.shape": ("metadata.log_format", "cloudaudit.shape"),
+    "source.location": ("metadata.log_source", "cloudaudit.location"),
+    "raw": ("raw_data (when the sink keeps raw)", "event.original (when the sink keeps raw)"),
+}
+
+
+def field_targets(path: str) -> tuple[str, str] | None:
+    """The (OCSF, ECS) targets of a native field path, by exact entry or the longest covering '.*' entry."""
+    if path in FIELD_TARGETS:
+        return FIELD_TARGETS[path]
+    parts = path.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        hit = FIELD_TARGETS.get(".".join(parts[:n]) + ".*")
+        if hit is not None:
+            return hit
+    return None
