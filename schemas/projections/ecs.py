@@ -17,7 +17,8 @@ Json = dict[str, Any]
 
 
 def _clean(d: Json) -> Json:
-    return {k: v for k, v in d.items() if v is not None and v != "" and v != [] and v != {}}
+    # Keeps what is truthy, False and 0; drops None, "", [] and {} (cheaper than comparing with each).
+    return {k: v for k, v in d.items() if v or v is False or v == 0}
 
 
 def event_fields(event: Json, keep_raw: bool) -> Json:

@@ -33,7 +33,8 @@ def _ms(text: str | None) -> int | None:
 
 def _clean(d: Json) -> Json:
     """Drop None, empty strings, lists and dicts (OCSF has no nulls to say 'not known')."""
-    return {k: v for k, v in d.items() if v is not None and v != "" and v != [] and v != {}}
+    # Keeps what is truthy, False and 0; drops None, "", [] and {} (cheaper than comparing with each).
+    return {k: v for k, v in d.items() if v or v is False or v == 0}
 
 
 def _email(text: str | None) -> str | None:
@@ -154,10 +155,10 @@ def api_from_what(event: Json) -> Json:
     return _clean({
         "operation": what.get("operation"),
         "service": _clean({"name": what.get("service")}),
-        "request": _clean({"uid": request_id, "data": _json(what.get("request"))}) if request_id else None,
-        "response": _clean({
-            "error": err.get("code"), "message": err.get("message"), "data": _json(what.get("response")),
-        }),
+        # request/response data stay the compact JSON text they are (OCSF json_t takes text): parsing
+        # and re-serializing them would be most of the projection's cost, for the same content.
+        "request": _clean({"uid": request_id, "data": what.get("request")}) if request_id else None,
+        "response": _clean({"error": err.get("code"), "message": err.get("message"), "data": what.get("response")}),
     })
 
 
