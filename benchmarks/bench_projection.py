@@ -9,7 +9,7 @@ Generates the events (bench layout), then per cloud:
   them: that parse is paid by every sink, native included, so it is not counted) projected, and the
   projection serialized with ``orjson.dumps`` (what a sink then sends), timed together.
 
-Prints us/event and the ratio projection / normalize. Target: each projection costs at most 30% of
+Times are CPU seconds of this process, best of REPEAT runs. Prints us/event and the ratio projection / normalize. Target: each projection costs at most 30% of
 parse + map + validate.
 """
 
@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import describe_setup, generate_data, us_per, workdir
 
 TARGET_RATIO = 0.30
+# Each pass runs this often and the fastest counts, in CPU time of this process: on a shared machine
+# wall time mostly measures the neighbours.
+REPEAT = 3
 
 
 def normalize_pass(root: Path, files: list[str]) -> tuple[float, list[bytes]]:
@@ -36,13 +39,16 @@ def normalize_pass(root: Path, files: list[str]) -> tuple[float, list[bytes]]:
     from schemas.event import Event
 
     n = Normalizer(keep_raw=False)
-    events = 0
-    t = time.perf_counter()
-    for rel in files:
-        with open(root / rel, "rb") as f:
-            for r in n.stream(f, rel):
-                events += isinstance(r, Event)
-    elapsed = time.perf_counter() - t
+    elapsed = float("inf")
+    for _ in range(REPEAT):
+        events = 0
+        gc.collect()
+        t = time.process_time()
+        for rel in files:
+            with open(root / rel, "rb") as f:
+                for r in n.stream(f, rel):
+                    events += isinstance(r, Event)
+        elapsed = min(elapsed, time.process_time() - t)
     lines = []
     for rel in files:
         with open(root / rel, "rb") as f:
@@ -57,10 +63,14 @@ def projection_pass(docs: list[dict[str, Any]], name: str) -> float:
     from schemas.projections import PROJECTIONS
 
     project = PROJECTIONS[name]
-    t = time.perf_counter()
-    for d in docs:
-        orjson.dumps(project(d, False))
-    return time.perf_counter() - t
+    elapsed = float("inf")
+    for _ in range(REPEAT):
+        gc.collect()
+        t = time.process_time()
+        for d in docs:
+            orjson.dumps(project(d, False))
+        elapsed = min(elapsed, time.process_time() - t)
+    return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:

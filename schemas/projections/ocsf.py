@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ Json = dict[str, Any]
 _EMAIL = re.compile(t.OCSF_EMAIL_PATTERN)
 
 
+@lru_cache(maxsize=65536)
 def _ms(text: str | None) -> int | None:
     if not text:
         return None
@@ -106,44 +108,74 @@ def session_from_who(who: Json) -> Json:
     })
 
 
-def actor_from_who(event: Json) -> Json:
+# The actor object and its observables depend on who.actor, who.session and who.invoked_by only, and a
+# batch holds many events of few principals: they are made once per distinct principal and shared
+# (read-only) by the events' projections. Bounded: cleared when full.
+_ACTORS: dict[tuple[Any, ...], tuple[Json, list[Json]]] = {}
+_ACTORS_MAX = 4096
+
+
+def _actor_parts(event: Json) -> tuple[Json, list[Json]]:
+    who = event["who"]
+    actor = who.get("actor") or {}
+    session = who.get("session")
+    key = (tuple(actor.values()), tuple(session.values()) if session else None, who.get("invoked_by"))
+    try:
+        hit = _ACTORS.get(key)
+    except TypeError:  # an unhashable value (not from the model): no memo
+        return _make_actor(event), _actor_observables(actor)
+    if hit is None:
+        if len(_ACTORS) >= _ACTORS_MAX:
+            _ACTORS.clear()
+        hit = _ACTORS[key] = (_make_actor(event), _actor_observables(actor))
+    return hit
+
+
+def _make_actor(event: Json) -> Json:
     who = event["who"]
     actor = who.get("actor") or {}
     session = who.get("session") or {}
-    out = _clean({
+    return _clean({
         "user": user_from_actor(event),
         "session": session_from_who(who),
         "invoked_by": who.get("invoked_by"),
         "app_uid": actor.get("app_id"),
-        "authorizations": authorizations_from(event),
         "idp": _clean({"name": session.get("issuer_type"), "issuer": session.get("issuer")})
         if session.get("issuer_type") else None,
     })
-    return out
+
+
+def actor_from_who(event: Json) -> Json:
+    actor = _actor_parts(event)[0]
+    authorizations = authorizations_from(event) if event["what"].get("authorization") else None
+    return {**actor, "authorizations": authorizations} if authorizations else actor
 
 
 def src_endpoint_from_where(event: Json) -> Json:
     where = event["where"]
     src = where.get("source") or {}
-    geo = src.get("geo") or {}
-    location = _clean({
-        "country": geo.get("country"), "region": geo.get("region"), "city": geo.get("city"),
-        "lat": geo.get("lat"), "long": geo.get("lon"),
-    })
-    if not ({"city", "country", "region"} & location.keys()):
-        location = {}
-    out = _clean({
-        "ip": src.get("ip"),
-        "domain": src.get("domain"),
-        "uid": where.get("vpc_endpoint"),
-        "location": location,
-        "autonomous_system": _clean({"number": src.get("asn"), "name": src.get("as_org")}),
-        "intermediate_ips": src.get("forwarded"),
-        "subnet_uid": src.get("network"),
-    })
-    if not ({"ip", "domain", "uid"} & out.keys()):
+    out: Json = {}
+    if src.get("ip"):
+        out["ip"] = src["ip"]
+    if src.get("domain"):
+        out["domain"] = src["domain"]
+    if where.get("vpc_endpoint"):
+        out["uid"] = where["vpc_endpoint"]
+    geo = src.get("geo")
+    if geo and (geo.get("country") or geo.get("region") or geo.get("city")):
+        out["location"] = _clean({
+            "country": geo.get("country"), "region": geo.get("region"), "city": geo.get("city"),
+            "lat": geo.get("lat"), "long": geo.get("lon"),
+        })
+    if src.get("asn") is not None or src.get("as_org"):
+        out["autonomous_system"] = _clean({"number": src.get("asn"), "name": src.get("as_org")})
+    if src.get("forwarded"):
+        out["intermediate_ips"] = src["forwarded"]
+    if src.get("network"):
+        out["subnet_uid"] = src["network"]
+    if not out.keys() & {"ip", "domain", "uid"}:
         # API Activity requires a source endpoint; a call with no address says so rather than guessing.
-        out["name"] = (event["who"].get("invoked_by") or "unknown")
+        out["name"] = event["who"].get("invoked_by") or "unknown"
     return out
 
 
@@ -218,23 +250,28 @@ def metadata_from_source(event: Json) -> Json:
     })
 
 
+_NETWORK_CONTEXT = ("geo", "asn", "as_org", "cloud_provider", "cloud_service", "internal", "threat_tags")
+
+
 def enrichments_from(event: Json) -> list[Json]:
     """Identity, account and network context as OCSF enrichments (name = the attribute enriched)."""
     out: list[Json] = []
-    person = event["who"].get("person")
-    actor = event["who"].get("actor") or {}
+    who = event["who"]
+    where = event["where"]
+    person = who.get("person")
     if person:
+        actor = who.get("actor") or {}
         value = actor.get("id") or actor.get("name") or person.get("id") or "unknown"
         out.append({"name": "actor.user.uid", "value": value, "type": "identity", "data": _clean(person)})
-    context = event["where"].get("account_context")
+    context = where.get("account_context")
     if context:
-        value = event["where"].get("account") or context.get("id") or "unknown"
+        value = where.get("account") or context.get("id") or "unknown"
         out.append({"name": "cloud.account.uid", "value": value, "type": "account", "data": _clean(context)})
-    src = event["where"].get("source") or {}
-    net = _clean({k: src.get(k) for k in ("geo", "asn", "as_org", "cloud_provider", "cloud_service", "internal",
-                                          "threat_tags")})
-    if net and src.get("ip"):
-        out.append({"name": "src_endpoint.ip", "value": src["ip"], "type": "network", "data": net})
+    src = where.get("source") or {}
+    if src.get("ip"):
+        net = {k: v for k in _NETWORK_CONTEXT if (v := src.get(k)) or v is False or v == 0}
+        if net:
+            out.append({"name": "src_endpoint.ip", "value": src["ip"], "type": "network", "data": net})
     return out
 
 
@@ -243,21 +280,29 @@ def _obs(kind: str, name: str, value: Any) -> Json:
     return {"name": name, "type_id": type_id, "type": type_name, "value": str(value)}
 
 
-def observables_from(event: Json) -> list[Json]:
+def _actor_observables(actor: Json) -> list[Json]:
     out = []
-    actor = event["who"].get("actor") or {}
-    src = event["where"].get("source") or {}
     for kind, name, value in (
-        ("ip", "src_endpoint.ip", src.get("ip")),
-        ("hostname", "src_endpoint.domain", src.get("domain")),
         ("user_uid", "actor.user.uid", actor.get("id")),
         ("user_name", "actor.user.name", actor.get("name")),
         ("email", "actor.user.email_addr", actor.get("email")),
         ("credential", "actor.user.credential_uid", actor.get("credential_id")),
-        ("account_uid", "cloud.account.uid", event["where"].get("account")),
     ):
         if value:
             out.append(_obs(kind, name, value))
+    return out
+
+
+def observables_from(event: Json) -> list[Json]:
+    out = []
+    src = event["where"].get("source") or {}
+    if src.get("ip"):
+        out.append(_obs("ip", "src_endpoint.ip", src["ip"]))
+    if src.get("domain"):
+        out.append(_obs("hostname", "src_endpoint.domain", src["domain"]))
+    out += _actor_parts(event)[1]
+    if event["where"].get("account"):
+        out.append(_obs("account_uid", "cloud.account.uid", event["where"]["account"]))
     for ip in src.get("forwarded") or []:
         out.append(_obs("ip", "src_endpoint.intermediate_ips", ip))
     for i, r in enumerate(event["what"].get("resources") or []):
@@ -280,36 +325,48 @@ def authorizations_from(event: Json) -> list[Json]:
 
 
 # Native fields OCSF has no attribute for, kept under their cloudaudit names.
+_UNMAPPED_WHAT = ("action", "activity", "category", "read_only", "plane", "risk_tags", "privilege_changes",
+                  "authorization", "details")
+
+
 def unmapped_from(event: Json) -> Json:
     what = event["what"]
     who = event["who"]
     how = event.get("how") or {}
-    auth = how.get("auth") or {}
-    issued = what.get("issued") or {}
-    return _clean({
-        "action": what.get("action"),
-        "activity": what.get("activity"),
-        "category": what.get("category"),
-        "read_only": what.get("read_only"),
-        "plane": what.get("plane"),
-        "risk_tags": what.get("risk_tags"),
-        "privilege_changes": what.get("privilege_changes"),
-        "authorization": what.get("authorization"),
-        "issued": _clean(issued) if issued else None,
-        "details": what.get("details"),
-        "request": what.get("request") if not how.get("request_id") else None,
-        "delegation": who.get("delegation"),
-        "actor_type": (who.get("actor") or {}).get("type"),
-        "actor_email": email if (email := (who.get("actor") or {}).get("email")) and not _email(email) else None,
-        "credential_type": (who.get("actor") or {}).get("credential_type"),
-        "namespace": (who.get("actor") or {}).get("namespace"),
-        "session_issuer_type": (who.get("session") or {}).get("issuer_type"),
-        "client": how.get("client"),
-        "auth": _clean(auth) if auth else None,
-        "tls": how.get("tls"),
-        "format": event["source"].get("format"),
-        "schema_version": event.get("schema_version"),
-    })
+    actor = who.get("actor") or {}
+    out: Json = {}
+    for key in _UNMAPPED_WHAT:
+        v = what.get(key)
+        if v or v is False:
+            out[key] = v
+    if what.get("issued"):
+        out["issued"] = _clean(what["issued"])
+    if what.get("request") and not how.get("request_id"):
+        out["request"] = what["request"]
+    if who.get("delegation"):
+        out["delegation"] = who["delegation"]
+    if actor.get("type"):
+        out["actor_type"] = actor["type"]
+    email = actor.get("email")
+    if email and not _email(email):
+        out["actor_email"] = email
+    if actor.get("credential_type"):
+        out["credential_type"] = actor["credential_type"]
+    if actor.get("namespace"):
+        out["namespace"] = actor["namespace"]
+    session = who.get("session")
+    if session and session.get("issuer_type"):
+        out["session_issuer_type"] = session["issuer_type"]
+    if how.get("client"):
+        out["client"] = how["client"]
+    if how.get("auth"):
+        out["auth"] = _clean(how["auth"])
+    if how.get("tls"):
+        out["tls"] = how["tls"]
+    out["format"] = event["source"].get("format")
+    if event.get("schema_version"):
+        out["schema_version"] = event["schema_version"]
+    return out
 
 
 # --- class-specific parts ----------------------------------------------------------------------------
