@@ -62,128 +62,167 @@ def _target(event: Json) -> Json:
     return {}
 
 
-def user_fields(event: Json) -> Json:
+def _who_parts(event: Json) -> tuple[Json, Json | None, list[str], Json]:
+    """(user without target, cloud.origin, related users of the actor, cloudaudit actor part): they
+    depend on who.actor only, made once per distinct actor (see ocsf._actor_parts)."""
     actor = event["who"].get("actor") or {}
-    return _clean({
-        "id": actor.get("id"),
-        "name": actor.get("name"),
-        "email": actor.get("email"),
-        "domain": actor.get("account"),
-        "target": _target(event),
-    })
+    try:
+        key = tuple(actor.values())
+        hit = _WHO.get(key)
+    except TypeError:
+        return _make_who(actor)
+    if hit is None:
+        if len(_WHO) >= _WHO_MAX:
+            _WHO.clear()
+        hit = _WHO[key] = _make_who(actor)
+    return hit
+
+
+_WHO: dict[tuple[Any, ...], tuple[Json, Json | None, list[str], Json]] = {}
+_WHO_MAX = 4096
+_ACTOR_EXTRAS = ("type", "account", "credential_id", "credential_type", "app_id", "unique_id", "namespace")
+
+
+def _make_who(actor: Json) -> tuple[Json, Json | None, list[str], Json]:
+    user = _clean({"id": actor.get("id"), "name": actor.get("name"), "email": actor.get("email"),
+                   "domain": actor.get("account")})
+    origin = {"account": {"id": actor["account"]}} if actor.get("account") else None
+    users = [u for u in (actor.get("name"), actor.get("id"), actor.get("email")) if u]
+    extras = _clean({k: actor.get(k) for k in _ACTOR_EXTRAS})
+    return user, origin, users, extras
+
+
+def user_fields(event: Json) -> Json:
+    user = _who_parts(event)[0]
+    target = _target(event)
+    return {**user, "target": target} if target else user
 
 
 def source_fields(event: Json) -> Json:
     src = event["where"].get("source") or {}
-    geo = src.get("geo") or {}
-    location = {"lat": geo["lat"], "lon": geo["lon"]} if geo.get("lat") is not None and geo.get("lon") is not None \
-        else None
-    return _clean({
-        "ip": src.get("ip"),
-        "domain": src.get("domain"),
-        "address": src.get("ip") or src.get("domain"),
-        "geo": _clean({
-            "country_iso_code": geo.get("country"), "region_name": geo.get("region"),
-            "city_name": geo.get("city"), "location": location,
-        }),
-        "as": _clean({"number": src.get("asn"), "organization": _clean({"name": src.get("as_org")})}),
-    })
+    out: Json = {}
+    ip, domain = src.get("ip"), src.get("domain")
+    if ip:
+        out["ip"] = ip
+    if domain:
+        out["domain"] = domain
+    if ip or domain:
+        out["address"] = ip or domain
+    geo = src.get("geo")
+    if geo:
+        location = {"lat": geo["lat"], "lon": geo["lon"]} \
+            if geo.get("lat") is not None and geo.get("lon") is not None else None
+        g = _clean({"country_iso_code": geo.get("country"), "region_name": geo.get("region"),
+                    "city_name": geo.get("city"), "location": location})
+        if g:
+            out["geo"] = g
+    if src.get("asn") is not None or src.get("as_org"):
+        out["as"] = _clean({"number": src.get("asn"),
+                            "organization": {"name": src["as_org"]} if src.get("as_org") else None})
+    return out
 
 
 def cloud_fields(event: Json) -> Json:
     where = event["where"]
-    actor = event["who"].get("actor") or {}
-    context = where.get("account_context") or {}
+    out: Json = {}
     provider = where.get("provider")
-    return _clean({
-        "provider": provider,
-        "region": where.get("region"),
-        "account": _clean({"id": where.get("account"), "name": context.get("name")}),
-        "project": _clean({"id": where.get("account")}) if provider == "gcp" else None,
-        "service": _clean({"name": event["what"].get("service")}),
-        "origin": _clean({"account": _clean({"id": actor.get("account")}), "provider": provider})
-        if actor.get("account") else None,
-    })
+    if provider:
+        out["provider"] = provider
+    if where.get("region"):
+        out["region"] = where["region"]
+    account = where.get("account")
+    context = where.get("account_context")
+    if account or (context and context.get("name")):
+        out["account"] = _clean({"id": account, "name": context.get("name") if context else None})
+    if provider == "gcp" and account:
+        out["project"] = {"id": account}
+    if event["what"].get("service"):
+        out["service"] = {"name": event["what"]["service"]}
+    origin = _who_parts(event)[1]
+    if origin:
+        out["origin"] = {**origin, "provider": provider} if provider else origin
+    return out
 
 
 def related_fields(event: Json) -> Json:
-    actor = event["who"].get("actor") or {}
-    users = [actor.get("name"), actor.get("id"), actor.get("email")]
-    users += [p.get("id") for p in event["who"].get("delegation") or []]
-    users += [(c.get("grantee") or {}).get("id") for c in event["what"].get("privilege_changes") or []]
+    users = list(_who_parts(event)[2])
+    users += [p["id"] for p in event["who"].get("delegation") or () if p.get("id")]
+    users += [g["id"] for c in event["what"].get("privilege_changes") or () if (g := c.get("grantee")) and g.get("id")]
     src = event["where"].get("source") or {}
-    ips = [src.get("ip"), *(src.get("forwarded") or [])]
-    return _clean({
-        "user": list(dict.fromkeys(u for u in users if u)),
-        "ip": list(dict.fromkeys(i for i in ips if i)),
-    })
+    ips = [src["ip"]] if src.get("ip") else []
+    ips += src.get("forwarded") or ()
+    out: Json = {}
+    if users:
+        out["user"] = list(dict.fromkeys(users))
+    if ips:
+        out["ip"] = list(dict.fromkeys(ips))
+    return out
+
+
+# (native group, key, cloudaudit key): copied when set (values as the canonical event has them).
+_CLOUDAUDIT: tuple[tuple[str, str, str], ...] = (
+    *(("what", k, k) for k in ("action", "activity", "category", "read_only", "plane", "risk_tags", "resources",
+                               "request", "response", "privilege_changes", "authorization", "issued", "details")),
+    ("who", "session", "session"), ("who", "delegation", "delegation"), ("who", "invoked_by", "invoked_by"),
+    ("who", "person", "person"),
+    ("where", "org", "org"), ("where", "vpc_endpoint", "vpc_endpoint"), ("where", "account_context", "account_context"),
+    ("how", "client", "client"), ("how", "auth", "auth"), ("how", "request_id", "request_id"),
+    ("how", "correlation_id", "correlation_id"),
+    ("when", "time_text", "time_text"),
+    ("source", "native_id", "native_id"), ("source", "log", "log"), ("source", "shape", "shape"),
+    ("source", "location", "location"),
+)
+_SOURCE_EXTRAS = ("cloud_provider", "cloud_service", "internal", "threat_tags", "network")
 
 
 def cloudaudit_fields(event: Json) -> Json:
     """The native fields ECS has no field for, under their cloudaudit names (custom namespace)."""
-    what = event["what"]
-    who = event["who"]
-    how = event.get("how") or {}
+    out: Json = {}
+    if event.get("schema_version"):
+        out["schema_version"] = event["schema_version"]
+    for group, key, name in _CLOUDAUDIT:
+        v = (event.get(group) or {}).get(key)
+        if v or v is False:
+            out[name] = v
+    extras = _who_parts(event)[3]
+    if extras:
+        out["actor"] = extras
     src = event["where"].get("source") or {}
-    actor = who.get("actor") or {}
-    return _clean({
-        "schema_version": event.get("schema_version"),
-        "action": what.get("action"),
-        "activity": what.get("activity"),
-        "category": what.get("category"),
-        "read_only": what.get("read_only"),
-        "plane": what.get("plane"),
-        "risk_tags": what.get("risk_tags"),
-        "resources": what.get("resources"),
-        "request": what.get("request"),
-        "response": what.get("response"),
-        "privilege_changes": what.get("privilege_changes"),
-        "authorization": what.get("authorization"),
-        "issued": what.get("issued"),
-        "details": what.get("details"),
-        "actor": _clean({k: actor.get(k) for k in ("type", "account", "credential_id", "credential_type", "app_id",
-                                                  "unique_id", "namespace")}),
-        "session": who.get("session"),
-        "delegation": who.get("delegation"),
-        "invoked_by": who.get("invoked_by"),
-        "person": who.get("person"),
-        "org": event["where"].get("org"),
-        "vpc_endpoint": event["where"].get("vpc_endpoint"),
-        "account_context": event["where"].get("account_context"),
-        "source": _clean({k: src.get(k) for k in ("cloud_provider", "cloud_service", "internal", "threat_tags",
-                                                  "network")}),
-        "client": how.get("client"),
-        "auth": how.get("auth"),
-        "request_id": how.get("request_id"),
-        "correlation_id": how.get("correlation_id"),
-        "time_text": event["when"].get("time_text"),
-        "native_id": event["source"].get("native_id"),
-        "log": event["source"].get("log"),
-        "shape": event["source"].get("shape"),
-        "location": event["source"].get("location"),
-    })
+    source = {k: v for k in _SOURCE_EXTRAS if (v := src.get(k)) or v is False}
+    if source:
+        out["source"] = source
+    return out
 
 
 def project(event: Json, keep_raw: bool = False) -> Json:
     """One canonical event (dict) -> one ECS document (nested objects, as Elasticsearch indexes them)."""
     what = event["what"]
     how = event.get("how") or {}
-    err = what.get("error") or {}
-    tls = how.get("tls") or {}
-    version = (tls.get("version") or "").removeprefix("TLSv")
-    return _clean({
+    out: Json = {
         "@timestamp": event["when"]["time"],
         "ecs": {"version": t.ECS_VERSION},
         "event": event_fields(event, keep_raw),
-        "user": user_fields(event),
-        "source": source_fields(event),
-        "cloud": cloud_fields(event),
-        "organization": _clean({"id": event["where"].get("org")}),
-        "related": related_fields(event),
-        "user_agent": _clean({"original": how.get("user_agent")}),
-        "tls": _clean({"version": version or None, "cipher": tls.get("cipher"),
-                       "version_protocol": "tls" if version else None}),
-        "error": _clean({"code": err.get("code"), "message": err.get("message")}),
-        "trace": _clean({"id": how.get("correlation_id")}),
-        t.ECS_CUSTOM_NAMESPACE: cloudaudit_fields(event),
-    })
+    }
+    for name, part in (("user", user_fields(event)), ("source", source_fields(event)),
+                       ("cloud", cloud_fields(event))):
+        if part:
+            out[name] = part
+    if event["where"].get("org"):
+        out["organization"] = {"id": event["where"]["org"]}
+    related = related_fields(event)
+    if related:
+        out["related"] = related
+    if how.get("user_agent"):
+        out["user_agent"] = {"original": how["user_agent"]}
+    tls = how.get("tls")
+    if tls and (tls.get("version") or tls.get("cipher")):
+        version = (tls.get("version") or "").removeprefix("TLSv")
+        out["tls"] = _clean({"version": version or None, "cipher": tls.get("cipher"),
+                             "version_protocol": "tls" if version else None})
+    err = what.get("error")
+    if err and (err.get("code") or err.get("message")):
+        out["error"] = _clean({"code": err.get("code"), "message": err.get("message")})
+    if how.get("correlation_id"):
+        out["trace"] = {"id": how["correlation_id"]}
+    out[t.ECS_CUSTOM_NAMESPACE] = cloudaudit_fields(event)
+    return out

@@ -211,7 +211,24 @@ def resources_from_what(event: Json) -> list[Json]:
     return out
 
 
+_CLOUDS: dict[tuple[Any, ...], Json] = {}
+
+
 def cloud_from_where(event: Json) -> Json:
+    """The cloud object (shared, read-only, by the events of one account and region)."""
+    where = event["where"]
+    context = where.get("account_context")
+    key = (where.get("provider"), where.get("region"), where.get("account"), where.get("org"),
+           context.get("name") if context else None)
+    hit = _CLOUDS.get(key)
+    if hit is None:
+        if len(_CLOUDS) >= _ACTORS_MAX:
+            _CLOUDS.clear()
+        hit = _CLOUDS[key] = _make_cloud(event)
+    return hit
+
+
+def _make_cloud(event: Json) -> Json:
     where = event["where"]
     provider = where.get("provider") or ""
     type_id, type_name = t.OCSF_ACCOUNT_TYPE.get(provider, (0, "Unknown"))
@@ -438,43 +455,59 @@ def project(event: Json, keep_raw: bool = False) -> Json:
     what = event["what"]
     how = event.get("how") or {}
     status_id, status = t.OCSF_STATUS.get(what.get("outcome") or "unknown", (0, "Unknown"))
-    err = what.get("error") or {}
+    err = what.get("error")
     out: Json = {
         "class_uid": class_uid,
         "class_name": class_name,
         "category_uid": category_uid,
         "category_name": category_name,
         "activity_id": activity_id,
-        "activity_name": what.get("operation"),
         "type_uid": class_uid * 100 + activity_id,
         "severity_id": 1,
         "severity": "Informational",
         "time": _ms(event["when"]["time"]),
         "status_id": status_id,
         "status": status,
-        "status_code": err.get("code"),
-        "status_detail": err.get("message"),
-        "metadata": metadata_from_source(event),
-        "cloud": cloud_from_where(event),
-        "actor": actor_from_who(event),
-        "src_endpoint": src_endpoint_from_where(event),
-        "api": api_from_what(event),
-        "resources": resources_from_what(event),
-        "http_request": _clean({
-            "user_agent": how.get("user_agent"),
-            "uid": how.get("request_id"),
-            "x_forwarded_for": (event["where"].get("source") or {}).get("forwarded"),
-        }),
-        "enrichments": enrichments_from(event),
-        "observables": observables_from(event),
-        "unmapped": unmapped_from(event),
     }
+    if what.get("operation"):
+        out["activity_name"] = what["operation"]
+    if err:
+        if err.get("code"):
+            out["status_code"] = err["code"]
+        if err.get("message"):
+            out["status_detail"] = err["message"]
+    out["metadata"] = metadata_from_source(event)
+    out["cloud"] = cloud_from_where(event)
+    out["actor"] = actor_from_who(event)
+    out["src_endpoint"] = src_endpoint_from_where(event)
+    out["api"] = api_from_what(event)
+    if what.get("resources"):
+        resources = resources_from_what(event)
+        if resources:
+            out["resources"] = resources
+    source = event["where"].get("source") or {}
+    http = {}
+    if how.get("user_agent"):
+        http["user_agent"] = how["user_agent"]
+    if how.get("request_id"):
+        http["uid"] = how["request_id"]
+    if source.get("forwarded"):
+        http["x_forwarded_for"] = source["forwarded"]
+    if http:
+        out["http_request"] = http
+    enrichments = enrichments_from(event)
+    if enrichments:
+        out["enrichments"] = enrichments
+    out["observables"] = observables_from(event)
+    out["unmapped"] = unmapped_from(event)
     out.update(class_fields(class_uid, event))
     if class_uid in t.OCSF_NO_RESOURCES and "resources" in out:
         out["unmapped"]["resources"] = out.pop("resources")
     if keep_raw and event.get("raw"):
         out["raw_data"] = event["raw"]
-    return _clean(out)
+    if not out["observables"]:
+        del out["observables"]
+    return out
 
 
 def class_schema_name(class_uid: int) -> str:
