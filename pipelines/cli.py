@@ -207,6 +207,8 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         security_lake=args.security_lake,
         security_lake_prefix=args.security_lake_prefix,
     )
+    if config.security_lake and config.streaming:  # not wired into the streaming pipeline yet
+        raise UsageError("--security-lake works with the batch pipeline only (not with --streaming)")
     try:
         runner = streaming.run if config.streaming else batch.run
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
