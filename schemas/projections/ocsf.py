@@ -26,11 +26,14 @@ Json = dict[str, Any]
 _EMAIL = re.compile(t.OCSF_EMAIL_PATTERN)
 
 
+def _epoch_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+# Event, session and delivery times repeat across a batch (ingest times do not: _epoch_ms for those).
 @lru_cache(maxsize=65536)
 def _ms(text: str | None) -> int | None:
-    if not text:
-        return None
-    return int(datetime.fromisoformat(text).timestamp() * 1000)
+    return _epoch_ms(text) if text else None
 
 
 def _clean(d: Json) -> Json:
@@ -39,6 +42,7 @@ def _clean(d: Json) -> Json:
     return {k: v for k, v in d.items() if v or v is False or v == 0}
 
 
+@lru_cache(maxsize=16384)
 def _email(text: str | None) -> str | None:
     return text if text and _EMAIL.match(text) else None
 
@@ -182,16 +186,21 @@ def src_endpoint_from_where(event: Json) -> Json:
 def api_from_what(event: Json) -> Json:
     what = event["what"]
     how = event.get("how") or {}
-    err = what.get("error") or {}
-    request_id = how.get("request_id")
-    return _clean({
-        "operation": what.get("operation"),
-        "service": _clean({"name": what.get("service")}),
-        # request/response data stay the compact JSON text they are (OCSF json_t takes text): parsing
-        # and re-serializing them would be most of the projection's cost, for the same content.
-        "request": _clean({"uid": request_id, "data": what.get("request")}) if request_id else None,
-        "response": _clean({"error": err.get("code"), "message": err.get("message"), "data": what.get("response")}),
-    })
+    out: Json = {"operation": what.get("operation")}
+    if what.get("service"):
+        out["service"] = {"name": what["service"]}
+    # request/response data stay the compact JSON text they are (OCSF json_t takes text): parsing and
+    # re-serializing them would be most of the projection's cost, for the same content.
+    if how.get("request_id"):
+        out["request"] = {"uid": how["request_id"], "data": what["request"]} if what.get("request") \
+            else {"uid": how["request_id"]}
+    err = what.get("error")
+    response = _clean({"error": err.get("code"), "message": err.get("message")}) if err else {}
+    if what.get("response"):
+        response["data"] = what["response"]
+    if response:
+        out["response"] = response
+    return out
 
 
 def resources_from_what(event: Json) -> list[Json]:
@@ -245,26 +254,36 @@ def _make_cloud(event: Json) -> Json:
     })
 
 
+_PRODUCTS = {fmt: {"name": name, "vendor_name": vendor} for fmt, (name, vendor) in t.OCSF_PRODUCT.items()}
+_METADATA_SOURCE = (("native_id", "original_event_uid"), ("log", "log_name"), ("location", "log_source"),
+                    ("shape", "log_format"))
+
+
 def metadata_from_source(event: Json) -> Json:
     source = event["source"]
     when = event["when"]
-    how = event.get("how") or {}
-    product, vendor = t.OCSF_PRODUCT.get(source.get("format", ""), (source.get("format", "unknown"), "unknown"))
-    return _clean({
+    fmt = source.get("format") or "unknown"
+    out: Json = {
         "version": t.OCSF_VERSION,
         "profiles": list(t.OCSF_PROFILES),
-        "product": {"name": product, "vendor_name": vendor},
+        "product": _PRODUCTS.get(fmt) or {"name": fmt, "vendor_name": "unknown"},
         "uid": event.get("id"),
-        "original_event_uid": source.get("native_id"),
-        "event_code": event["what"].get("operation"),
-        "log_name": source.get("log"),
-        "log_source": source.get("location"),
-        "log_format": source.get("shape"),
-        "original_time": when.get("time_text"),
-        "logged_time": _ms(when.get("observed")),
-        "processed_time": _ms(when.get("ingested")),
-        "correlation_uid": how.get("correlation_id"),
-    })
+    }
+    for key, name in _METADATA_SOURCE:
+        if source.get(key):
+            out[name] = source[key]
+    if event["what"].get("operation"):
+        out["event_code"] = event["what"]["operation"]
+    if when.get("time_text"):
+        out["original_time"] = when["time_text"]
+    if when.get("observed"):
+        out["logged_time"] = _ms(when["observed"])
+    if when.get("ingested"):
+        out["processed_time"] = _epoch_ms(when["ingested"])
+    how = event.get("how")
+    if how and how.get("correlation_id"):
+        out["correlation_uid"] = how["correlation_id"]
+    return out
 
 
 _NETWORK_CONTEXT = ("geo", "asn", "as_org", "cloud_provider", "cloud_service", "internal", "threat_tags")
