@@ -81,8 +81,25 @@ def ocsf_class(event: Json) -> tuple[int, int]:
 # --- objects -----------------------------------------------------------------------------------------
 
 
-def user_from_actor(event: Json) -> Json:
-    actor = event["who"].get("actor") or {}
+# The user object (but its credential) and its observables depend on who.actor's identity fields
+# only, and a batch holds many events of few principals (each session and key of its own): they are
+# made once per principal and shared, read-only, by the events' projections. Bounded: cleared when full.
+_USERS: dict[tuple[Any, ...], tuple[Json, list[Json]]] = {}
+_USERS_MAX = 4096
+_IDENTITY = ("id", "unique_id", "name", "email", "type", "account")
+
+
+def _user_parts(actor: Json) -> tuple[Json, list[Json]]:
+    key = tuple(actor.get(k) for k in _IDENTITY)
+    hit = _USERS.get(key)
+    if hit is None:
+        if len(_USERS) >= _USERS_MAX:
+            _USERS.clear()
+        hit = _USERS[key] = (_user_base(actor), _actor_observables(actor))
+    return hit
+
+
+def _user_base(actor: Json) -> Json:
     type_id, type_name = t.OCSF_USER_TYPE.get(actor.get("type") or "unknown", (0, "Unknown"))
     user = _clean({
         "uid": actor.get("id"),
@@ -91,68 +108,59 @@ def user_from_actor(event: Json) -> Json:
         "email_addr": _email(actor.get("email")),
         "type_id": type_id,
         "type": type_name,
-        "credential_uid": actor.get("credential_id"),
-        "account": _clean({"uid": actor.get("account")}),
+        "account": {"uid": actor["account"]} if actor.get("account") else None,
     })
     if not ({"uid", "name", "account"} & user.keys()):
         user["name"] = "unknown"  # the user object needs one of uid/name/account; say it plainly
     return user
 
 
+def user_from_actor(event: Json) -> Json:
+    actor = event["who"].get("actor") or {}
+    user = _user_parts(actor)[0]
+    credential = actor.get("credential_id")
+    return {**user, "credential_uid": credential} if credential else user
+
+
 def session_from_who(who: Json) -> Json:
-    s = who.get("session") or {}
+    s = who.get("session")
     actor = who.get("actor") or {}
-    return _clean({
-        "uid": s.get("id"),
-        "uid_alt": s.get("name"),
-        "issuer": s.get("issuer"),
-        "is_mfa": s.get("mfa"),
-        "created_time": _ms(s.get("created")),
-        "credential_uid": actor.get("credential_id") if actor.get("credential_type") == "temporary" else None,
-    })
-
-
-# The actor object and its observables depend on who.actor, who.session and who.invoked_by only, and a
-# batch holds many events of few principals: they are made once per distinct principal and shared
-# (read-only) by the events' projections. Bounded: cleared when full.
-_ACTORS: dict[tuple[Any, ...], tuple[Json, list[Json]]] = {}
-_ACTORS_MAX = 4096
-
-
-def _actor_parts(event: Json) -> tuple[Json, list[Json]]:
-    who = event["who"]
-    actor = who.get("actor") or {}
-    session = who.get("session")
-    key = (tuple(actor.values()), tuple(session.values()) if session else None, who.get("invoked_by"))
-    try:
-        hit = _ACTORS.get(key)
-    except TypeError:  # an unhashable value (not from the model): no memo
-        return _make_actor(event), _actor_observables(actor)
-    if hit is None:
-        if len(_ACTORS) >= _ACTORS_MAX:
-            _ACTORS.clear()
-        hit = _ACTORS[key] = (_make_actor(event), _actor_observables(actor))
-    return hit
-
-
-def _make_actor(event: Json) -> Json:
-    who = event["who"]
-    actor = who.get("actor") or {}
-    session = who.get("session") or {}
-    return _clean({
-        "user": user_from_actor(event),
-        "session": session_from_who(who),
-        "invoked_by": who.get("invoked_by"),
-        "app_uid": actor.get("app_id"),
-        "idp": _clean({"name": session.get("issuer_type"), "issuer": session.get("issuer")})
-        if session.get("issuer_type") else None,
-    })
+    out: Json = {}
+    if s:
+        if s.get("id"):
+            out["uid"] = s["id"]
+        if s.get("name"):
+            out["uid_alt"] = s["name"]
+        if s.get("issuer"):
+            out["issuer"] = s["issuer"]
+        if s.get("mfa") is not None:
+            out["is_mfa"] = s["mfa"]
+        if s.get("created"):
+            out["created_time"] = _ms(s["created"])
+    if actor.get("credential_type") == "temporary" and actor.get("credential_id"):
+        out["credential_uid"] = actor["credential_id"]
+    return out
 
 
 def actor_from_who(event: Json) -> Json:
-    actor = _actor_parts(event)[0]
-    authorizations = authorizations_from(event) if event["what"].get("authorization") else None
-    return {**actor, "authorizations": authorizations} if authorizations else actor
+    who = event["who"]
+    actor = who.get("actor") or {}
+    out: Json = {"user": user_from_actor(event)}
+    session = session_from_who(who)
+    if session:
+        out["session"] = session
+    if who.get("invoked_by"):
+        out["invoked_by"] = who["invoked_by"]
+    if actor.get("app_id"):
+        out["app_uid"] = actor["app_id"]
+    if event["what"].get("authorization"):
+        authorizations = authorizations_from(event)
+        if authorizations:
+            out["authorizations"] = authorizations
+    s = who.get("session")
+    if s and s.get("issuer_type"):
+        out["idp"] = {"name": s["issuer_type"], "issuer": s["issuer"]} if s.get("issuer") else {"name": s["issuer_type"]}
+    return out
 
 
 def src_endpoint_from_where(event: Json) -> Json:
@@ -231,7 +239,7 @@ def cloud_from_where(event: Json) -> Json:
            context.get("name") if context else None)
     hit = _CLOUDS.get(key)
     if hit is None:
-        if len(_CLOUDS) >= _ACTORS_MAX:
+        if len(_CLOUDS) >= _USERS_MAX:
             _CLOUDS.clear()
         hit = _CLOUDS[key] = _make_cloud(event)
     return hit
@@ -322,7 +330,6 @@ def _actor_observables(actor: Json) -> list[Json]:
         ("user_uid", "actor.user.uid", actor.get("id")),
         ("user_name", "actor.user.name", actor.get("name")),
         ("email", "actor.user.email_addr", actor.get("email")),
-        ("credential", "actor.user.credential_uid", actor.get("credential_id")),
     ):
         if value:
             out.append(_obs(kind, name, value))
@@ -336,7 +343,10 @@ def observables_from(event: Json) -> list[Json]:
         out.append(_obs("ip", "src_endpoint.ip", src["ip"]))
     if src.get("domain"):
         out.append(_obs("hostname", "src_endpoint.domain", src["domain"]))
-    out += _actor_parts(event)[1]
+    actor = event["who"].get("actor") or {}
+    out += _user_parts(actor)[1]
+    if actor.get("credential_id"):
+        out.append(_obs("credential", "actor.user.credential_uid", actor["credential_id"]))
     if event["where"].get("account"):
         out.append(_obs("account_uid", "cloud.account.uid", event["where"]["account"]))
     for ip in src.get("forwarded") or []:
