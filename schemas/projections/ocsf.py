@@ -30,7 +30,7 @@ def _epoch_ms(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
-# Event, session and delivery times repeat across a batch (ingest times do not: _epoch_ms for those).
+# Session creation times repeat across a batch (event, delivery and ingest times do not: _epoch_ms).
 @lru_cache(maxsize=65536)
 def _ms(text: str | None) -> int | None:
     return _epoch_ms(text) if text else None
@@ -285,7 +285,7 @@ def metadata_from_source(event: Json) -> Json:
     if when.get("time_text"):
         out["original_time"] = when["time_text"]
     if when.get("observed"):
-        out["logged_time"] = _ms(when["observed"])
+        out["logged_time"] = _epoch_ms(when["observed"])
     if when.get("ingested"):
         out["processed_time"] = _epoch_ms(when["ingested"])
     how = event.get("how")
@@ -494,7 +494,7 @@ def project(event: Json, keep_raw: bool = False) -> Json:
         "type_uid": class_uid * 100 + activity_id,
         "severity_id": 1,
         "severity": "Informational",
-        "time": _ms(event["when"]["time"]),
+        "time": _epoch_ms(event["when"]["time"]),
         "status_id": status_id,
         "status": status,
     }
