@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Azurite (Azure Blob stand-in) comes from the npm registry into .tools/; tests that need it skip without it.
 AZURITE := .tools/node_modules/.bin/azurite-blob
+# ECS field definitions (ecs_flat) for the ECS projection tests; they skip without it.
+ECS_FLAT := .tools/node_modules/@elastic/ecs/generated/ecs_flat.js
 
 .PHONY: setup tools demo test lint schemas bench clean infra-check constraints
 
@@ -33,7 +35,13 @@ $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov==3.3.30"
 
-tools: $(AZURITE) $(CHECKOV)
+
+$(ECS_FLAT):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --no-package-lock --prefix .tools @elastic/ecs@9 ; \
+	else echo "npm not found: ECS projection tests will skip" ; fi
+
+tools: $(AZURITE) $(ECS_FLAT) $(CHECKOV)
 
 setup: $(STAMP)
 

@@ -21,4 +21,5 @@ run benchmarks/bench_memory.py --events "$MEMORY_EVENTS"
 run benchmarks/bench_enrich.py --events "${ENRICH_EVENTS:-100000}"
 run benchmarks/bench_sinks.py --events "${SINK_EVENTS:-50000}"
 run benchmarks/bench_streaming.py --events "${STREAM_EVENTS:-50000}"
+run benchmarks/bench_projection.py --events "${PROJECTION_EVENTS:-50000}"
 exit $status

@@ -73,6 +73,8 @@ def build(
     sources: Sequence[SourceSpec] = (),
     sinks: Sequence[SinkConfig] = (),
     enrichment: ReferenceData | None = None,
+    security_lake: str | None = None,
+    security_lake_prefix: str = "cloudaudit",
 ) -> None:
     # Files, sources or both: each gives segments and dead letters, flattened into one store stage.
     segments, read_dead = [], []
@@ -97,6 +99,10 @@ def build(
         (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "AllDeadLetters" >> beam.Flatten()
     )
     siem_files = stored[DedupAndStore.SIEM] | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
+    if security_lake:  # the OCSF copy for Security Lake (pipelines/securitylake.py)
+        from pipelines.securitylake import WriteSecurityLake
+
+        _ = stored[DedupAndStore.SIEM] | "SecurityLake" >> WriteSecurityLake(security_lake, security_lake_prefix)
     dead_files = deadletters | "WriteDeadLetters" >> WriteJsonLines(layout.deadletters_prefix)
     add_manifest(layout.root, layout.run_id, stored[DedupAndStore.MANIFEST], siem_files, dead_files)
 
@@ -131,7 +137,8 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     progress(f"{reading_text(files, size, len(patterns), config.sources)}; run {layout.run_id} on {runner}")
 
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment)
+    build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment,
+          config.security_lake, config.security_lake_prefix)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     return execute(pipeline, layout, runner, inputs, config.output, files)
 

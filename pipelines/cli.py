@@ -150,6 +150,7 @@ def build_parser() -> _Parser:
     from enrichers.loaders import add_loader_commands
     from pipelines.manifest import add_verify_parser
     from pipelines.replay import add_replay_parser
+    from pipelines.securitylake import add_security_lake_arguments
     from pipelines.settings import DEFAULT_BATCH_SIZE, DEFAULT_DEDUP_SHARDS, DEFAULT_OUTPUT
     from pipelines.sinks import add_sink_arguments
     from pipelines.sourceargs import add_source_arguments
@@ -184,6 +185,7 @@ def build_parser() -> _Parser:
     add_source_arguments(run)  # --source, --start/--end, --streaming and its knobs; kinds in the epilog
     add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
     add_sink_arguments(run)  # --sink KIND:URL?options (Splunk HEC, Elasticsearch/OpenSearch, Sentinel)
+    add_security_lake_arguments(run)  # --security-lake ROOT (pipelines/securitylake.py)
 
     norm = sub.add_parser(
         "normalize", help="normalize files to event JSON lines on stdout", epilog=NORMALIZE_EXAMPLES,
@@ -192,6 +194,8 @@ def build_parser() -> _Parser:
     norm.add_argument("files", nargs="+", metavar="FILE", help="file or URI to read ('-' for stdin)")
     norm.add_argument("--max-record-bytes", type=_positive, default=MAX_RECORD_BYTES, metavar="N")
     norm.add_argument("--no-raw", action="store_true", help="leave event.raw out")
+    norm.add_argument("--projection", choices=("native", "ocsf", "ecs"), default="native",
+                      help="print the events as they are (native, default), as OCSF 1.8.0 or as ECS 9")
     norm.set_defaults(func=_cmd_normalize)
 
     schema = sub.add_parser(
@@ -254,7 +258,11 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         **cast(dict[str, Any], run_source_options(args)),
         sinks=args.sink,
         enrichment=enrichment_config(args),
+        security_lake=args.security_lake,
+        security_lake_prefix=args.security_lake_prefix,
     )
+    if config.security_lake and config.streaming:  # not wired into the streaming pipeline yet
+        raise UsageError("--security-lake works with the batch pipeline only (not with --streaming)")
     try:
         runner = streaming.run if config.streaming else batch.run
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
@@ -276,6 +284,7 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
     from connectors.errors import NonEvent
     from connectors.normalize import Normalizer
     from schemas.deadletter import DeadLetter
+    from schemas.projections import project_line
 
     no_extra(extra)
     for path in args.files:  # every file is checked before any output, so a typo costs nothing
@@ -302,6 +311,8 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
             elif isinstance(result, NonEvent):
                 out.flush()
                 print(f"{PROG}: not an event: {result.location}: {result.kind}", file=sys.stderr, flush=True)
+            elif args.projection != "native":  # schemas/projections
+                out.write(project_line(result, args.projection, keep_raw=not args.no_raw))
             else:
                 out.write(result.model_dump_json().encode() + b"\n")
         if stream is not sys.stdin.buffer:

@@ -61,3 +61,6 @@ class RunConfig:
     sinks: list[SinkConfig] = field(default_factory=list)  # SIEM sinks (pipelines.sinks), besides the files
     # Enrichment reference files (enrichers.config); None: no reference data, the bundled action catalog only.
     enrichment: EnrichmentConfig | None = None
+    # An OCSF copy in Security Lake's custom-source layout under this root (pipelines.securitylake).
+    security_lake: str | None = None
+    security_lake_prefix: str = "cloudaudit"

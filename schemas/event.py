@@ -179,13 +179,23 @@ class When(_Model):
 
 
 class Actor(_Model):
-    type: ActorTypeName = "unknown"
+    type: ActorTypeName = Field(
+        default="unknown",
+        description="What kind of principal acted: human, service, role_session, root, cloud_service, anonymous, unknown.",
+    )
     id: str | None = Field(default=None, description="Stable principal id: ARN, principal subject, object id.")
-    name: str | None = None
-    email: str | None = None
+    name: str | None = Field(
+        default=None, description="Readable principal name: user name, role session name, display name."
+    )
+    email: str | None = Field(
+        default=None, description="The principal's e-mail address where the source gives one."
+    )
     account: str | None = Field(default=None, description="Account/project/tenant the principal belongs to.")
     credential_id: str | None = Field(default=None, description="Access key id, key id, token id.")
-    credential_type: CredentialTypeName | None = None
+    credential_type: CredentialTypeName | None = Field(
+        default=None,
+        description="Whether the credential used is long_lived (access key, SA key) or temporary (session token).",
+    )
     app_id: str | None = Field(default=None, description="OAuth client / application id.")
     unique_id: str | None = Field(
         default=None,
@@ -198,67 +208,87 @@ class Actor(_Model):
 
 
 class Session(_Model):
-    id: str | None = None
+    id: str | None = Field(default=None, description="Session id where the source gives one.")
     name: str | None = Field(default=None, description="Role session name, SSO user name.")
     issuer: str | None = Field(default=None, description="What issued the session: role ARN, IdP, ...")
-    issuer_type: str | None = None
-    mfa: bool | None = None
-    created: AwareDatetime | None = None
+    issuer_type: str | None = Field(
+        default=None, description="Kind of issuer: Role, IdP, SAML, WebIdentity, ..."
+    )
+    mfa: bool | None = Field(
+        default=None, description="Whether the session was established with multi-factor authentication."
+    )
+    created: AwareDatetime | None = Field(default=None, description="When the session was created, UTC.")
 
 
 class Principal(_Model):
     """One hop of an impersonation / delegation chain."""
 
-    id: str | None = None
-    type: ActorTypeName | None = None
-    name: str | None = None
-    email: str | None = None
+    id: str | None = Field(default=None, description="The principal of this hop: member, ARN or object id.")
+    type: ActorTypeName | None = Field(
+        default=None, description="Kind of principal of this hop (same words as who.actor.type)."
+    )
+    name: str | None = Field(default=None, description="Readable name of this hop's principal.")
+    email: str | None = Field(default=None, description="E-mail of this hop's principal.")
 
 
 class Person(_Model):
     """Identity enrichment: who the principal is in the directory, the same across clouds."""
 
-    id: str | None = None
-    known: bool = False
+    id: str | None = Field(default=None, description="Directory id of the person or service identity.")
+    known: bool = Field(
+        default=False, description="True when the principal was found in the identity reference data."
+    )
     kind: str | None = Field(default=None, description="person or service identity")
-    name: str | None = None
-    email: str | None = None
-    department: str | None = None
-    manager: str | None = None
-    status: str | None = None
-    privileged: bool | None = None
+    name: str | None = Field(default=None, description="Display name in the directory.")
+    email: str | None = Field(default=None, description="Primary e-mail in the directory.")
+    department: str | None = Field(default=None, description="Department or cost centre.")
+    manager: str | None = Field(default=None, description="Manager's directory id or name.")
+    status: str | None = Field(
+        default=None, description="Directory status: active, suspended, terminated, ..."
+    )
+    privileged: bool | None = Field(
+        default=None, description="Whether the directory marks the identity as privileged (admin)."
+    )
 
 
 class Who(_Model):
-    actor: Actor = Field(default_factory=Actor)
-    session: Session | None = None
+    actor: Actor = Field(default_factory=Actor, description="The principal that made the call.")
+    session: Session | None = Field(
+        default=None, description="The session the actor acted in (assumed role, SSO, federated token)."
+    )
     delegation: list[Principal] = Field(
         default_factory=list, description="Impersonation chain, original caller first, acting principal last."
     )
     invoked_by: str | None = Field(default=None, description="Cloud service acting for the actor.")
-    person: Person | None = None
+    person: Person | None = Field(
+        default=None,
+        description="Identity enrichment: who the actor is in the directory, the same across clouds.",
+    )
 
 
 # --- what ---------------------------------------------------------------------------------------
 
 
 class Error(_Model):
-    code: str | None = None
-    message: str | None = None
+    code: str | None = Field(
+        default=None,
+        description="Error code as the source gives it (AccessDenied, PERMISSION_DENIED, 403, ...).",
+    )
+    message: str | None = Field(default=None, description="Error message as the source gives it.")
 
 
 class Tag(_Model):
     """One resource tag or label (a list of pairs, not a map: Arrow's JSON reader has no map type)."""
 
-    key: str
-    value: str | None = None
+    key: str = Field(description="Tag or label key.")
+    value: str | None = Field(default=None, description="Tag or label value.")
 
 
 class Attribute(_Model):
     """One key/value detail the source gives beside the main fields (non-string values as compact JSON)."""
 
-    key: str
-    value: str | None = None
+    key: str = Field(description="Name of the detail.")
+    value: str | None = Field(default=None, description="Value of the detail (non-strings as compact JSON).")
 
 
 class Grantee(_Model):
@@ -266,13 +296,15 @@ class Grantee(_Model):
         default=None, description="user, group, service_account, role, service_principal, domain, public, ..."
     )
     id: str | None = Field(default=None, description="The member as the source names it: ARN, member, object id.")
-    name: str | None = None
+    name: str | None = Field(default=None, description="Readable name of the grantee where known.")
 
 
 class PrivilegeChange(_Model):
     """Who got or lost which privilege on what: the same shape in every cloud and directory."""
 
-    op: Literal["add", "remove", "replace"]
+    op: Literal["add", "remove", "replace"] = Field(
+        description="add (granted), remove (revoked) or replace (a whole policy set)."
+    )
     kind: str | None = Field(
         default=None,
         description="role_binding, policy, group_membership, trust_policy, credential, audit_config, "
@@ -280,15 +312,18 @@ class PrivilegeChange(_Model):
     )
     role: str | None = Field(default=None, description="Role, policy or group id as the source names it.")
     role_name: str | None = Field(default=None, description="Readable role name where known (Azure built-ins).")
-    grantee: Grantee | None = None
+    grantee: Grantee | None = Field(default=None, description="Who got or lost the privilege.")
     scope: str | None = Field(default=None, description="What the privilege applies to: resource, project, ...")
     condition: str | None = Field(default=None, description="A condition narrowing the grant, as text.")
 
 
 class AuthorizationCheck(_Model):
-    permission: str | None = None
-    granted: bool | None = None
-    resource: str | None = None
+    permission: str | None = Field(
+        default=None,
+        description="The permission checked (storage.buckets.delete, Microsoft.Compute/.../write).",
+    )
+    granted: bool | None = Field(default=None, description="Whether it was granted (true) or denied (false).")
+    resource: str | None = Field(default=None, description="The resource the permission was checked on.")
 
 
 class Issued(_Model):
@@ -296,15 +331,24 @@ class Issued(_Model):
 
     id: str | None = Field(default=None, description="The issued session or principal: ARN, token id.")
     credential_id: str | None = Field(default=None, description="The issued key id (ASIA...), for joins.")
-    expires: AwareDatetime | None = None
+    expires: AwareDatetime | None = Field(
+        default=None, description="When the issued credentials expire, UTC."
+    )
 
 
 class Resource(_Model):
-    type: str | None = None
-    id: str | None = None
-    name: str | None = None
-    account: str | None = None
-    region: str | None = None
+    type: str | None = Field(
+        default=None,
+        description="Resource type as the source names it (AWS::S3::Bucket, gcs_bucket, microsoft.compute/virtualmachines).",
+    )
+    id: str | None = Field(
+        default=None, description="Resource id: ARN, full resource name, Azure resource id."
+    )
+    name: str | None = Field(default=None, description="Short resource name.")
+    account: str | None = Field(
+        default=None, description="Account/project/subscription that owns the resource."
+    )
+    region: str | None = Field(default=None, description="Region or location of the resource.")
     tags: list[Tag] | None = Field(
         default=None, description="Tags/labels of the resource, from the event or the resource inventory."
     )
@@ -314,15 +358,29 @@ class What(_Model):
     action: str = Field(description="Canonical service:operation, e.g. iam:CreateAccessKey.")
     operation: str = Field(description="The operation as the source names it.")
     service: str | None = Field(default=None, description="The service as the source names it.")
-    activity: ActivityName = "other"
-    category: CategoryName = "other"
-    read_only: bool | None = None
-    outcome: OutcomeName = "unknown"
-    error: Error | None = None
-    resources: list[Resource] = Field(default_factory=list)
+    activity: ActivityName = Field(
+        default="other", description="What kind of change: create, read, update, delete, login, other."
+    )
+    category: CategoryName = Field(
+        default="other",
+        description="What area it touches: authentication, iam, configuration, logging, encryption, network, compute, storage, data_access, other.",
+    )
+    read_only: bool | None = Field(
+        default=None,
+        description="True when the call only reads (from the source's readOnly flag or the action catalog).",
+    )
+    outcome: OutcomeName = Field(default="unknown", description="success, failure or unknown.")
+    error: Error | None = Field(default=None, description="The error of a failed call.")
+    resources: list[Resource] = Field(
+        default_factory=list,
+        description="The resources the call acted on (the real target, also when only the request names it).",
+    )
     request: str | None = Field(default=None, description="Request parameters, compact JSON.")
     response: str | None = Field(default=None, description="Response elements, compact JSON.")
-    risk_tags: list[str] = Field(default_factory=list)
+    risk_tags: list[str] = Field(
+        default_factory=list,
+        description="Short tags marking risky actions (from the action catalog and enrichment).",
+    )
     privilege_changes: list[PrivilegeChange] = Field(
         default_factory=list, description="Privileges granted or removed by this call, in one shape for all sources."
     )
@@ -333,7 +391,10 @@ class What(_Model):
         default=None,
         description="management, data, network or insight (CloudTrail eventCategory, GCP data-access logs, ...).",
     )
-    issued: Issued | None = None
+    issued: Issued | None = Field(
+        default=None,
+        description="Credentials or a session this call issued (AssumeRole, GenerateAccessToken, ...).",
+    )
     details: list[Attribute] = Field(
         default_factory=list,
         description="Source details with no field of their own (CloudTrail additionalEventData, ...).",
@@ -344,11 +405,11 @@ class What(_Model):
 
 
 class Geo(_Model):
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    country: str | None = Field(default=None, description="Country (ISO 3166-1 alpha-2 code where known).")
+    region: str | None = Field(default=None, description="Region or state name.")
+    city: str | None = Field(default=None, description="City name.")
+    lat: float | None = Field(default=None, description="Latitude.")
+    lon: float | None = Field(default=None, description="Longitude.")
 
 
 class NetworkSource(_Model):
@@ -356,13 +417,20 @@ class NetworkSource(_Model):
     domain: str | None = Field(
         default=None, description="Caller host name when the source is a service (or 'AWS Internal')."
     )
-    geo: Geo | None = None
-    asn: int | None = None
-    as_org: str | None = None
-    cloud_provider: str | None = None
-    cloud_service: str | None = None
-    internal: bool | None = None
-    threat_tags: list[str] = Field(default_factory=list)
+    geo: Geo | None = Field(default=None, description="Geolocation of the address (enrichment).")
+    asn: int | None = Field(default=None, description="Autonomous system number of the address (enrichment).")
+    as_org: str | None = Field(default=None, description="Autonomous system organisation (enrichment).")
+    cloud_provider: str | None = Field(
+        default=None, description="Cloud provider whose published range holds the address (enrichment)."
+    )
+    cloud_service: str | None = Field(default=None, description="Cloud service of that range (enrichment).")
+    internal: bool | None = Field(
+        default=None, description="True when the address is in a network the reference data calls internal."
+    )
+    threat_tags: list[str] = Field(
+        default_factory=list,
+        description="Threat-intelligence tags of the address (enrichment).",
+    )
     network: str | None = Field(
         default=None, description="Caller network range (CIDR) when the source gives a range, not an address."
     )
@@ -374,9 +442,11 @@ class NetworkSource(_Model):
 class AccountContext(_Model):
     """Resource enrichment: what the account/project/subscription of ``where.account`` is to the business."""
 
-    id: str | None = None
-    known: bool = False
-    name: str | None = None
+    id: str | None = Field(default=None, description="The account/project/subscription id.")
+    known: bool = Field(
+        default=False, description="True when the account was found in the resource reference data."
+    )
+    name: str | None = Field(default=None, description="Readable account name.")
     kind: str | None = Field(default=None, description="account, project or subscription")
     environment: str | None = Field(default=None, description="prod, staging, dev, sandbox")
     owner: str | None = Field(default=None, description="Owning team.")
@@ -385,33 +455,40 @@ class AccountContext(_Model):
 
 
 class Where(_Model):
-    provider: ProviderName
+    provider: ProviderName = Field(description="The cloud or source: aws, gcp, azure.")
     account: str | None = Field(default=None, description="Where it happened (not the caller's account).")
-    org: str | None = None
-    region: str | None = None
-    source: NetworkSource = Field(default_factory=NetworkSource)
-    vpc_endpoint: str | None = None
-    account_context: AccountContext | None = None
+    org: str | None = Field(default=None, description="Organization / tenant the account belongs to.")
+    region: str | None = Field(default=None, description="Region the call was made in or to.")
+    source: NetworkSource = Field(default_factory=NetworkSource, description="Where the call came from.")
+    vpc_endpoint: str | None = Field(
+        default=None, description="VPC endpoint / private endpoint the call came through."
+    )
+    account_context: AccountContext | None = Field(
+        default=None, description="Resource enrichment: what the account acted on is to the business."
+    )
 
 
 # --- how ----------------------------------------------------------------------------------------
 
 
 class Device(_Model):
-    id: str | None = None
-    name: str | None = None
-    os: str | None = None
-    browser: str | None = None
-    compliant: bool | None = None
-    managed: bool | None = None
-    trust_type: str | None = None
+    id: str | None = Field(default=None, description="Device id in the identity provider.")
+    name: str | None = Field(default=None, description="Device name.")
+    os: str | None = Field(default=None, description="Operating system.")
+    browser: str | None = Field(default=None, description="Browser.")
+    compliant: bool | None = Field(default=None, description="Whether the device is compliant with policy.")
+    managed: bool | None = Field(default=None, description="Whether the device is managed.")
+    trust_type: str | None = Field(default=None, description="Device trust / join type.")
 
 
 class Auth(_Model):
-    method: str | None = None
-    mfa: bool | None = None
+    method: str | None = Field(
+        default=None,
+        description="How the caller authenticated: password, sso, temporary_credentials, access_key, ...",
+    )
+    mfa: bool | None = Field(default=None, description="Whether multi-factor authentication was used.")
     interactive: bool | None = Field(default=None, description="A person at a prompt, or a token/app flow.")
-    mfa_required: bool | None = None
+    mfa_required: bool | None = Field(default=None, description="Whether the sign-in required MFA.")
     mfa_method: str | None = Field(default=None, description="How MFA was satisfied: TOTP, push, FIDO2, SMS, ...")
     failure_reason: str | None = Field(default=None, description="Why a sign-in failed, as the provider says.")
     conditional_access: str | None = Field(
@@ -420,30 +497,39 @@ class Auth(_Model):
     risk_level: str | None = Field(default=None, description="The provider's risk level: none, low, medium, high.")
     app_name: str | None = Field(default=None, description="The application signed in to.")
     client_app: str | None = Field(default=None, description="Client app type: browser, mobile, legacy protocol, ...")
-    device: Device | None = None
+    device: Device | None = Field(
+        default=None, description="The device signed in from, as the identity provider saw it."
+    )
     location: Geo | None = Field(default=None, description="The location the identity provider resolved.")
 
 
 class Tls(_Model):
-    version: str | None = None
-    cipher: str | None = None
+    version: str | None = Field(default=None, description="TLS version of the call (TLSv1.2, TLSv1.3).")
+    cipher: str | None = Field(default=None, description="TLS cipher suite.")
 
 
 class How(_Model):
-    user_agent: str | None = None
-    client: ClientName = "unknown"
-    auth: Auth | None = None
-    tls: Tls | None = None
-    request_id: str | None = None
-    correlation_id: str | None = None
+    user_agent: str | None = Field(default=None, description="The caller's user agent string.")
+    client: ClientName = Field(
+        default="unknown",
+        description="What kind of client: console, cli, sdk, terraform, cloud_service, other, unknown.",
+    )
+    auth: Auth | None = Field(default=None, description="How the caller authenticated.")
+    tls: Tls | None = Field(default=None, description="TLS details of the call.")
+    request_id: str | None = Field(default=None, description="The provider's request id.")
+    correlation_id: str | None = Field(
+        default=None, description="Id tying related records together (Azure correlationId, GCP operation id)."
+    )
 
 
 # --- source -------------------------------------------------------------------------------------
 
 
 class SourceInfo(_Model):
-    format: FormatName
-    native_id: str | None = None
+    format: FormatName = Field(description="The source format: aws.cloudtrail, gcp.audit, azure.activity.")
+    native_id: str | None = Field(
+        default=None, description="The record's own id in the source (eventID, insertId, eventDataId)."
+    )
     log: str | None = Field(default=None, description="Trail, log name or category.")
     shape: str | None = Field(default=None, description="The wire shape the record arrived in.")
     location: str | None = Field(default=None, description="Where it was read, e.g. s3://bucket/key#3.")
@@ -453,12 +539,12 @@ class SourceInfo(_Model):
 
 
 class Event(_Model):
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1"] = Field(default=SCHEMA_VERSION, description="Version of this schema.")
     id: str = Field(description="Deterministic from source format and native id: same input, same id.")
-    when: When
-    who: Who = Field(default_factory=Who)
-    what: What
-    where: Where
-    how: How = Field(default_factory=How)
-    source: SourceInfo
+    when: When = Field(description="When it happened.")
+    who: Who = Field(default_factory=Who, description="Who did it.")
+    what: What = Field(description="What was done.")
+    where: Where = Field(description="Where it happened.")
+    how: How = Field(default_factory=How, description="How it was done.")
+    source: SourceInfo = Field(description="Where the record came from.")
     raw: str | None = Field(default=None, description="The original record, compact JSON.")

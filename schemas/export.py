@@ -19,6 +19,11 @@ def main() -> None:
     for name, render in FILES.items():
         (GENERATED / name).write_text(render())
         print(f"wrote {GENERATED / name}")
+    from schemas.projections import reference  # docs/schema.md: the field reference
+
+    reference.DOC.parent.mkdir(exist_ok=True)
+    reference.DOC.write_text(reference.render())
+    print(f"wrote {reference.DOC}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ class SinkConfigError(UsageError):
 # Options every sink understands; each kind adds its own (see the sink classes' OPTIONS).
 COMMON_OPTIONS: dict[str, str] = {
     "name": "the sink's name in the run summary and dead letters (default: its kind; repeated kinds get -2, -3)",
-    "projection": "what each event becomes before the sink's envelope: canonical (the event JSON)",
+    "projection": "what each event becomes before the sink's envelope: native (the event JSON, also "
+    "'canonical'), ocsf (OCSF 1.8.0) or ecs (ECS 9); default ecs for elastic/opensearch, native elsewhere",
     "raw": "include the original record (event.raw) in what is sent: true or false (default false)",
     "batch_events": "events per request at most",
     "batch_bytes": "uncompressed bytes per request at most",
@@ -40,6 +41,12 @@ COMMON_OPTIONS: dict[str, str] = {
     "timeout": "seconds to wait for a connection or a response (default 30)",
     "gzip": "compress request bodies: true or false (default true)",
 }
+
+# The projection a sink kind uses when none is given: Elasticsearch/OpenSearch content (detection rules,
+# dashboards) is written against ECS; Splunk and Sentinel get the native event, whose fields their
+# cloudaudit content and the Sentinel table's flat columns are named after.
+DEFAULT_PROJECTION: dict[str, str] = {"elastic": "ecs", "opensearch": "ecs"}
+NATIVE = "native"
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SECRET_OPTIONS = frozenset({"token", "password", "api_key", "apikey", "secret", "key", "client_secret"})
@@ -147,6 +154,9 @@ class Options:
     def __init__(self, config: SinkConfig) -> None:
         self._config = config
         self._values = dict(config.options)
+        if not self._values.get("projection"):
+            self._values["projection"] = DEFAULT_PROJECTION.get(config.kind, NATIVE)
+        register_projections()
 
     def _raw(self, key: str) -> str | None:
         v = self._values.get(key)
@@ -204,3 +214,19 @@ class Options:
         if v not in allowed:
             raise self._fail(key, " or ".join(allowed), v)
         return v
+
+
+# --- projections -------------------------------------------------------------------------------------
+
+
+def register_projections() -> None:
+    """Make the schema projections (schemas.projections: native, ocsf, ecs) choosable by every sink.
+
+    The sinks' registry (``pipelines.sinks.base.PROJECTIONS``) is filled here, when a sink reads its
+    options, rather than in base.py: base.py imports this module, and the projections are plain
+    functions of the canonical event that need nothing from the sinks."""
+    from pipelines.sinks import base
+    from schemas.projections import PROJECTIONS
+
+    for name, project in PROJECTIONS.items():
+        base.PROJECTIONS.setdefault(name, project)

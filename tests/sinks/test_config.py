@@ -63,7 +63,7 @@ def test_values_and_credentials_are_checked_when_the_sink_is_made(
         ("retries=-1", "at least 0"),
         ("backoff=soon", "a number"),
         ("ack=maybe", "true or false"),
-        ("projection=ocsf", "canonical"),
+        ("projection=cef", "native or ocsf or ecs"),
         ("channel=abc", "GUID"),
         ("batch_bytes=10", "at least 1024"),
     ]:

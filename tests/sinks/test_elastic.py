@@ -24,7 +24,7 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
 def test_documents_have_the_event_id_a_dated_index_and_a_timestamp(event_lines: list[bytes], api_key: str) -> None:
     lines = event_lines[:50]
     with BulkServer(api_key) as srv:
-        result = make_sink(f"elastic:{srv.url}?index=audit-{{provider}}-{{date}}&batch_events=20").send(lines)
+        result = make_sink(f"elastic:{srv.url}?index=audit-{{provider}}-{{date}}&batch_events=20&projection=native").send(lines)
     check_exactly_once(lines, result, srv.ids())
     assert srv.requests == 3
     for line in lines:
