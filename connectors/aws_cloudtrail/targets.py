@@ -10,7 +10,8 @@ without their version suffix.
 
 ``PRIVILEGES`` says which calls grant or remove access, in the schema's ``what.privilege_changes``
 shape: op, kind, role (the policy, group, permission set ...), grantee (``type=path``; the type may be a
-path too) and scope. ``ISSUED`` names the session or key a call hands out (``what.issued``).
+path too) and scope (for IAM, the account the identity lives in). Trust-policy principals are read from
+every statement of the new document, Allow or Deny alike. ``ISSUED`` names the session or key a call hands out (``what.issued``).
 
 docs/mapping.md is generated from these tables (tests/connectors/test_mapping_docs.py keeps it in step).
 """
@@ -337,33 +338,33 @@ sagemaker:CreatePresignedNotebookInstanceUrl      req:notebookInstanceName      
 
 PRIVILEGES_TEXT = """
 # action                                 op      kind              role                      grantee                                              scope
-iam:AttachUserPolicy                     add     policy            req:policyArn             user=req:userName                                    -
-iam:AttachRolePolicy                     add     policy            req:policyArn             role=req:roleName                                    -
-iam:AttachGroupPolicy                    add     policy            req:policyArn             group=req:groupName                                  -
-iam:DetachUserPolicy                     remove  policy            req:policyArn             user=req:userName                                    -
-iam:DetachRolePolicy                     remove  policy            req:policyArn             role=req:roleName                                    -
-iam:DetachGroupPolicy                    remove  policy            req:policyArn             group=req:groupName                                  -
-iam:PutUserPolicy                        add     inline_policy     req:policyName            user=req:userName                                    -
-iam:PutRolePolicy                        add     inline_policy     req:policyName            role=req:roleName                                    -
-iam:PutGroupPolicy                       add     inline_policy     req:policyName            group=req:groupName                                  -
-iam:DeleteUserPolicy                     remove  inline_policy     req:policyName            user=req:userName                                    -
-iam:DeleteRolePolicy                     remove  inline_policy     req:policyName            role=req:roleName                                    -
-iam:DeleteGroupPolicy                    remove  inline_policy     req:policyName            group=req:groupName                                  -
-iam:CreatePolicyVersion                  replace policy            req:policyArn             -                                                    -
-iam:SetDefaultPolicyVersion              replace policy            req:policyArn             -                                                    -
-iam:AddUserToGroup                       add     group_membership  req:groupName             user=req:userName                                    -
-iam:RemoveUserFromGroup                  remove  group_membership  req:groupName             user=req:userName                                    -
-iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              aws=req:policyDocument.Statement[].Principal.AWS     -
-iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              service=req:policyDocument.Statement[].Principal.Service -
-iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              federated=req:policyDocument.Statement[].Principal.Federated -
-iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              public=req:policyDocument.Statement[].Principal      -
-iam:CreateAccessKey                      add     credential        access_key                user=req:userName|who:actor.name                     -
-iam:DeleteAccessKey                      remove  credential        access_key                user=req:userName|who:actor.name                     -
-iam:CreateLoginProfile                   add     credential        login_profile             user=req:userName|who:actor.name                     -
-iam:UpdateLoginProfile                   replace credential        login_profile             user=req:userName|who:actor.name                     -
-iam:DeleteLoginProfile                   remove  credential        login_profile             user=req:userName                                    -
-iam:UploadSSHPublicKey                   add     credential        ssh_public_key            user=req:userName                                    -
-iam:CreateServiceSpecificCredential      add     credential        req:serviceName           user=req:userName                                    -
+iam:AttachUserPolicy                     add     policy            req:policyArn             user=req:userName                                    rec:recipientAccountId
+iam:AttachRolePolicy                     add     policy            req:policyArn             role=req:roleName                                    rec:recipientAccountId
+iam:AttachGroupPolicy                    add     policy            req:policyArn             group=req:groupName                                  rec:recipientAccountId
+iam:DetachUserPolicy                     remove  policy            req:policyArn             user=req:userName                                    rec:recipientAccountId
+iam:DetachRolePolicy                     remove  policy            req:policyArn             role=req:roleName                                    rec:recipientAccountId
+iam:DetachGroupPolicy                    remove  policy            req:policyArn             group=req:groupName                                  rec:recipientAccountId
+iam:PutUserPolicy                        add     inline_policy     req:policyName            user=req:userName                                    rec:recipientAccountId
+iam:PutRolePolicy                        add     inline_policy     req:policyName            role=req:roleName                                    rec:recipientAccountId
+iam:PutGroupPolicy                       add     inline_policy     req:policyName            group=req:groupName                                  rec:recipientAccountId
+iam:DeleteUserPolicy                     remove  inline_policy     req:policyName            user=req:userName                                    rec:recipientAccountId
+iam:DeleteRolePolicy                     remove  inline_policy     req:policyName            role=req:roleName                                    rec:recipientAccountId
+iam:DeleteGroupPolicy                    remove  inline_policy     req:policyName            group=req:groupName                                  rec:recipientAccountId
+iam:CreatePolicyVersion                  replace policy            req:policyArn             -                                                    rec:recipientAccountId
+iam:SetDefaultPolicyVersion              replace policy            req:policyArn             -                                                    rec:recipientAccountId
+iam:AddUserToGroup                       add     group_membership  req:groupName             user=req:userName                                    rec:recipientAccountId
+iam:RemoveUserFromGroup                  remove  group_membership  req:groupName             user=req:userName                                    rec:recipientAccountId
+iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              aws=req:policyDocument.Statement[].Principal.AWS     rec:recipientAccountId
+iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              service=req:policyDocument.Statement[].Principal.Service rec:recipientAccountId
+iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              federated=req:policyDocument.Statement[].Principal.Federated rec:recipientAccountId
+iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              public=req:policyDocument.Statement[].Principal      rec:recipientAccountId
+iam:CreateAccessKey                      add     credential        access_key                user=req:userName|who:actor.name                     rec:recipientAccountId
+iam:DeleteAccessKey                      remove  credential        access_key                user=req:userName|who:actor.name                     rec:recipientAccountId
+iam:CreateLoginProfile                   add     credential        login_profile             user=req:userName|who:actor.name                     rec:recipientAccountId
+iam:UpdateLoginProfile                   replace credential        login_profile             user=req:userName|who:actor.name                     rec:recipientAccountId
+iam:DeleteLoginProfile                   remove  credential        login_profile             user=req:userName                                    rec:recipientAccountId
+iam:UploadSSHPublicKey                   add     credential        ssh_public_key            user=req:userName                                    rec:recipientAccountId
+iam:CreateServiceSpecificCredential      add     credential        req:serviceName           user=req:userName                                    rec:recipientAccountId
 sso:CreateAccountAssignment              add     permission_set    req:permissionSetArn      req:principalType=req:principalId                    req:targetId
 sso:DeleteAccountAssignment              remove  permission_set    req:permissionSetArn      req:principalType=req:principalId                    req:targetId
 sso:AttachManagedPolicyToPermissionSet   add     policy            req:managedPolicyArn      permission_set=req:permissionSetArn                  req:instanceArn
