@@ -35,7 +35,7 @@ compute:projects.setCommonInstanceMetadata resp:targetLink                   com
 secretmanager:AccessSecretVersion         req:name                           secretmanager.googleapis.com/SecretVersion
 cloudkms:DestroyCryptoKeyVersion          req:name                           cloudkms.googleapis.com/CryptoKeyVersion
 cloudkms:Decrypt                          req:name                           cloudkms.googleapis.com/CryptoKey
-storage:storage.setIamPermissions         rec:resource.labels.bucket_name    storage.googleapis.com/Bucket
+storage:setIamPermissions                 rec:resource.labels.bucket_name    storage.googleapis.com/Bucket
 """
 
 TARGETS = target_table(TARGETS_TEXT)
