@@ -48,11 +48,13 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _UNSPECIFIED_IPS = frozenset({"0.0.0.0", "::"})
 
 
-def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any] | NonEvent:
+def map_record(record: dict[str, Any], ctx: MapContext, unresolved: bool = False) -> dict[str, Any] | NonEvent:
+    """``unresolved``: the record is an intermediate row whose terminal row never came (lone_start.py):
+    map it as the operation's event with outcome unknown."""
     f = fields_of(record)
     status = status_word(f.status)
     category_key = _category_key(f.category)
-    if status in T.INTERMEDIATE and category_key not in T.NON_OPERATION_CATEGORIES:
+    if status in T.INTERMEDIATE and category_key not in T.NON_OPERATION_CATEGORIES and not unresolved:
         return INTERMEDIATE
     operation = f.operation
     if not operation:
@@ -65,7 +67,7 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any] | NonE
     subscription = rid.subscription or _lower(f.subscription_hint)
     region = region_from_location(f.location) or region_from_location(text(props.get("resourceLocation")))
 
-    outcome, error = outcome_from_status(status, f, props)
+    outcome, error = ("unknown", None) if unresolved else outcome_from_status(status, f, props)
     service, action, activity, category, read_only = what_from_operation(
         operation, category_key, rid.namespace or f.provider_hint or _namespace_from_category(f.category)
     )
