@@ -401,7 +401,7 @@ iam:CreatePolicyVersion                  replace policy            req:policyArn
 iam:SetDefaultPolicyVersion              replace policy            req:policyArn             -                                                    rec:recipientAccountId
 iam:AddUserToGroup                       add     group_membership  req:groupName             user=req:userName                                    rec:recipientAccountId
 iam:RemoveUserFromGroup                  remove  group_membership  req:groupName             user=req:userName                                    rec:recipientAccountId
-iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              aws=req:policyDocument.Statement[].Principal.AWS     rec:recipientAccountId
+iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              principal=req:policyDocument.Statement[].Principal.AWS rec:recipientAccountId
 iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              service=req:policyDocument.Statement[].Principal.Service rec:recipientAccountId
 iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              federated=req:policyDocument.Statement[].Principal.Federated rec:recipientAccountId
 iam:UpdateAssumeRolePolicy               replace trust_policy      req:roleName              public=req:policyDocument.Statement[].Principal      rec:recipientAccountId

@@ -133,7 +133,7 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
     }
     authz = p.get("authorizationInfo")
     if authz and isinstance(authz, list):
-        what["authorization"] = authorization_from(authz)
+        what["authorization"] = authorization_from(authz, outcome == "failure")
     changes = privilege_changes_from(p, resource_name)
     if changes:
         what["privilege_changes"] = changes
@@ -437,15 +437,17 @@ def resources_from_targets(
             out.append({"type": rule.type, "id": value, "name": short, "account": account, "region": region})
 
 
-def authorization_from(authz: list[Any]) -> list[dict[str, Any]]:
-    """authorizationInfo as checks: a denied permission is ``granted: false``."""
+def authorization_from(authz: list[Any], failed: bool) -> list[dict[str, Any]]:
+    """authorizationInfo as checks: a denied permission is ``granted: false``. Proto3 JSON leaves a false
+    ``granted`` out, so on a failed call an absent ``granted`` is a denial; elsewhere it is unknown."""
     out = []
+    absent = False if failed else None
     for a in authz:
         if isinstance(a, dict):
             granted = a.get("granted")
             out.append({
                 "permission": _s(a.get("permission")),
-                "granted": granted if isinstance(granted, bool) else None,
+                "granted": granted if isinstance(granted, bool) else absent,
                 "resource": _s(a.get("resource")),
             })
     return out
@@ -711,7 +713,11 @@ def delegation_chain(info: Any) -> list[dict[str, Any]]:
         email = _s(first.get("principalEmail")) if isinstance(first, dict) else None
         if email or subject:
             f = principal_facts(email, subject)
-            chain.append({"id": f.id, "type": f.type, "name": f.name, "email": email})
+            # A first-party principal that names the Google service it runs for is that service.
+            if isinstance(first, dict) and "serviceMetadata" in first:
+                chain.append({"id": email or f.id, "type": "cloud_service", "name": f.name, "email": email})
+            else:
+                chain.append({"id": f.id, "type": f.type, "name": f.name, "email": email})
             continue
         claims = _third_party_claims(hop.get("thirdPartyPrincipal"))
         if claims:
