@@ -248,6 +248,10 @@ def values_at(doc: Any, keys: tuple[str, ...]) -> list[Any]:
 
 def texts_at(doc: Any, keys: tuple[str, ...]) -> list[str]:
     """The text values at ``keys`` (numbers as text, objects skipped), in order, without repeats."""
+    if len(keys) == 1 and type(doc) is dict:  # the common case: one key holding a string
+        v = doc.get(keys[0])
+        if type(v) is str:
+            return [v] if v else []
     out: list[str] = []
     for v in values_at(doc, keys):
         t = v if isinstance(v, str) else (str(v) if isinstance(v, int) and not isinstance(v, bool) else None)

@@ -107,7 +107,7 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
 
     resource_name = _s(p.get("resourceName"))
     resources = resources_from(resource_name, _s(resource.get("type")), labels, region)
-    targets = TARGETS.get(action.lower())
+    targets = _targets_for(action)
     if targets:
         resources_from_targets(targets, {"req": request, "resp": response, "rec": record}, resources)
     # The project the resource is in: logs routed into a central project carry the central project in
@@ -134,9 +134,10 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
     authz = p.get("authorizationInfo")
     if authz and isinstance(authz, list):
         what["authorization"] = authorization_from(authz, outcome == "failure")
-    changes = privilege_changes_from(p, resource_name)
-    if changes:
-        what["privilege_changes"] = changes
+    if "serviceData" in p or "metadata" in p:
+        changes = privilege_changes_from(p, resource_name)
+        if changes:
+            what["privilege_changes"] = changes
     if log.kind == "data_access":
         what["plane"] = "data"
     elif log.kind in ("activity", "system_event", "policy"):
@@ -417,6 +418,11 @@ def resource_name_facts(name: str) -> tuple[str | None, str | None, str | None]:
     else:
         short = segs[-1]
     return short or None, account, region
+
+
+@lru_cache(maxsize=8192)
+def _targets_for(action: str) -> tuple[Any, ...] | None:
+    return TARGETS.get(action.lower())
 
 
 def resources_from_targets(
