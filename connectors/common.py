@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -89,7 +89,10 @@ _SDK = ("boto3", "botocore", "aws-sdk", "aws-internal", "google-api-", "google-c
         "azure-sdk", "python-requests", "okhttp", "go-http-client", "apache-httpclient", "jets3t",
         "s3fs", "rclone", "aws-sdk-go", "aws-sdk-java", "curl/", "axios", "node-fetch")
 _CONSOLE = ("console.amazonaws.com", "signin.amazonaws.com", "console.ec2.amazonaws.com",
-            "s3console.amazonaws.com", "appmanager.amazonaws.com")
+            "s3console.amazonaws.com", "appmanager.amazonaws.com",
+            # console back ends that call with an SDK agent ("EC2ConsoleBackend, aws-sdk-java/...")
+            # and the Google Cloud console's own agent
+            "consolebackend", "googlecloudconsole")
 
 
 @lru_cache(maxsize=65536)
@@ -189,3 +192,266 @@ def text(value: Any) -> str | None:
     if isinstance(value, int | float):
         return str(value)
     return compact_json(value)
+
+
+# --- paths into request/response documents ------------------------------------------------------------
+# The target and privilege tables name where a value lives as ``root:key.key[].key``: ``req``
+# (request parameters), ``resp`` (response), ``rec`` (the record). Lists are walked through (``[]`` only
+# documents that the key holds a list), JSON text met on the way is parsed (IAM policy documents, Azure
+# request bodies), and a key missing in the source's spelling is looked up ignoring letter case (Azure
+# writes ``Properties`` and ``properties``).
+
+
+@lru_cache(maxsize=4096)
+def compile_path(path: str) -> tuple[str, tuple[str, ...]]:
+    root, sep, rest = path.partition(":")
+    if not sep or not rest:
+        raise ValueError(f"bad path {path!r}: expected root:key.key")
+    return root, tuple(k for k in rest.replace("[]", "").split(".") if k)
+
+
+def _child(node: dict[str, Any], key: str) -> Any:
+    v = node.get(key)
+    if v is None:
+        low = key.lower()
+        for k, candidate in node.items():
+            if k.lower() == low:
+                return candidate
+    return v
+
+
+def _as_doc(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    return value
+
+
+def values_at(doc: Any, keys: tuple[str, ...]) -> list[Any]:
+    """Every value at ``keys`` under ``doc`` (lists expanded, JSON text parsed); empty strings dropped."""
+    nodes = [doc]
+    for key in keys:
+        nxt: list[Any] = []
+        for node in nodes:
+            node = _as_doc(node)
+            if isinstance(node, list):
+                nxt.extend(_child(n, key) for n in node if isinstance(n, dict))
+            elif isinstance(node, dict):
+                nxt.append(_child(node, key))
+        nodes = [n for n in nxt if n is not None]
+        if not nodes:
+            return []
+    out: list[Any] = []
+    for n in nodes:
+        if isinstance(n, list):
+            out.extend(x for x in n if x is not None and x != "")
+        elif n != "":
+            out.append(n)
+    return out
+
+
+def texts_at(doc: Any, keys: tuple[str, ...]) -> list[str]:
+    """The text values at ``keys`` (numbers as text, objects skipped), in order, without repeats."""
+    if len(keys) == 1 and type(doc) is dict:  # the common case: one key holding a string
+        v = doc.get(keys[0])
+        if type(v) is str:
+            return [v] if v else []
+    out: list[str] = []
+    for v in values_at(doc, keys):
+        t = v if isinstance(v, str) else (str(v) if isinstance(v, int) and not isinstance(v, bool) else None)
+        if t and t not in out:
+            out.append(t)
+    return out
+
+
+# --- caller addresses ----------------------------------------------------------------------------------
+
+
+# Addresses a proxy chain adds that are not the caller: RFC 1918, shared (CGNAT), loopback, link-local,
+# unique-local. Documentation ranges count as public here: test records use them as public addresses.
+_INTERNAL_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+              "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
+)
+
+
+def _internal(ip: str) -> bool:
+    a = ipaddress.ip_address(ip)
+    return any(a.version == n.version and a in n for n in _INTERNAL_NETS)
+
+
+@lru_cache(maxsize=65536)
+def source_address(value: str | None) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
+    """(ip, domain, network, forwarded) from a caller address as the clouds write it.
+
+    A forwarded list (``"203.0.113.9, 10.0.0.1"``) gives its first public address as the ip (the first
+    address when none is public) and keeps the others, in order, as forwarded. A network range
+    (``"127.0.0.0/8"``, Azure) is a network, not an address; an address written with its prefix
+    (``"10.1.2.3/24"``) is both. Anything else is ``ip_or_domain``.
+    """
+    if value is None:
+        return None, None, None, ()
+    if "," in value:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        ips = [ip_or_domain(p)[0] for p in parts]
+        if ips and all(ips):
+            chosen = next((i for i in ips if not _internal(i)), ips[0])
+            rest = list(ips)
+            rest.remove(chosen)
+            return chosen, None, None, tuple(rest)
+    elif "/" in value:
+        v = value.strip()
+        try:
+            net = ipaddress.ip_network(v)
+            if net.num_addresses > 1:
+                return None, None, str(net), ()
+        except ValueError:
+            try:
+                iface = ipaddress.ip_interface(v)
+                return str(iface.ip), None, str(iface.network), ()
+            except ValueError:
+                pass
+    ip, domain = ip_or_domain(value)
+    return ip, domain, None, ()
+
+
+def source_fields(value: Any) -> dict[str, Any]:
+    """where.source from a caller address (only the keys that have a value, besides ip and domain)."""
+    if not isinstance(value, str):
+        return {"ip": None, "domain": None}
+    ip, domain, network, forwarded = source_address(value)
+    out: dict[str, Any] = {"ip": ip, "domain": domain}
+    if network is not None:
+        out["network"] = network
+    if forwarded:
+        out["forwarded"] = list(forwarded)
+    return out
+
+
+# --- declarative target and privilege tables -----------------------------------------------------------
+# Each connector writes its tables as text, one rule a line, columns separated by runs of spaces; the
+# docs (docs/mapping.md) are generated from the same text. ``-`` is an empty column, ``a|b`` tries the
+# path a, then b. Lines starting with ``#`` are comments.
+
+
+class TargetRule(NamedTuple):
+    """``<action> <path>[|<path>...] <resource type>``: the target of the operation is at that path."""
+
+    action: str
+    paths: tuple[tuple[str, tuple[str, ...]], ...]
+    type: str
+    path_text: str
+
+
+class PrivilegeRule(NamedTuple):
+    """``<action> <op> <kind> <role> <grantee type>:<grantee path> <scope>``. Role and scope are paths or
+    literal words; the grantee type is a word or a path (``req:principalType``)."""
+
+    action: str
+    op: str
+    kind: str
+    role: tuple[tuple[str, tuple[str, ...]], ...] | str | None
+    grantee_type: tuple[tuple[str, tuple[str, ...]], ...] | str | None
+    grantee: tuple[tuple[str, tuple[str, ...]], ...] | None
+    scope: tuple[tuple[str, tuple[str, ...]], ...] | str | None
+
+
+_ROOTS = ("req:", "resp:", "rec:", "who:")
+
+
+def _paths_or_word(column: str) -> tuple[tuple[str, tuple[str, ...]], ...] | str | None:
+    if column == "-":
+        return None
+    if column.startswith(_ROOTS):
+        return tuple(compile_path(p) for p in column.split("|"))
+    return column
+
+
+def _rows(table: str, width: int) -> list[list[str]]:
+    rows = []
+    for n, line in enumerate(table.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        cols = line.split()
+        if len(cols) != width:
+            raise ValueError(f"table line {n}: expected {width} columns, got {len(cols)}: {line!r}")
+        rows.append(cols)
+    return rows
+
+
+def target_table(table: str) -> dict[str, tuple[TargetRule, ...]]:
+    out: dict[str, list[TargetRule]] = {}
+    for action, path, rtype in _rows(table, 3):
+        paths = tuple(compile_path(p) for p in path.split("|"))
+        out.setdefault(action.lower(), []).append(TargetRule(action, paths, rtype, path))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def privilege_table(table: str) -> dict[str, tuple[PrivilegeRule, ...]]:
+    out: dict[str, list[PrivilegeRule]] = {}
+    for action, op, kind, role, grantee, scope in _rows(table, 6):
+        if op not in ("add", "remove", "replace"):
+            raise ValueError(f"privilege table: {action}: op {op!r} is not add, remove or replace")
+        gtype: Any = None
+        gpath = None
+        if grantee != "-":
+            gtype_text, sep, gpath_text = grantee.partition("=")
+            if not sep:
+                raise ValueError(f"privilege table: {action}: grantee {grantee!r} is not type=path")
+            gtype = _paths_or_word(gtype_text)
+            gpath = tuple(compile_path(p) for p in gpath_text.split("|"))
+        out.setdefault(action.lower(), []).append(
+            PrivilegeRule(action, op, kind, _paths_or_word(role), gtype, gpath, _paths_or_word(scope))
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def first_texts(roots: dict[str, Any], paths: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
+    """The texts at the first of ``paths`` that has any."""
+    for root, keys in paths:
+        found = texts_at(roots.get(root), keys)
+        if found:
+            return found
+    return []
+
+
+# Grantees that are everyone: an AMI or snapshot shared with group "all", a policy principal "*".
+PUBLIC_GRANTEES = frozenset({"*", "all", "allusers", "allauthenticatedusers"})
+
+
+def privilege_changes(rules: tuple[PrivilegeRule, ...], roots: dict[str, Any]) -> list[dict[str, Any]]:
+    """The privilege changes a call made, read from its request/response with the action's rules. A rule
+    whose grantee path names nobody adds nothing; a rule without a grantee column adds one change."""
+    out: list[dict[str, Any]] = []
+    for rule in rules:
+        role = rule.role
+        role_text = ",".join(first_texts(roots, role)) or None if isinstance(role, tuple) else role
+        scope = rule.scope
+        scope_text = ",".join(first_texts(roots, scope)) or None if isinstance(scope, tuple) else scope
+        if rule.grantee is None:
+            grantees: list[dict[str, Any] | None] = [None]
+        else:
+            gtype = rule.grantee_type
+            if isinstance(gtype, tuple):
+                found = first_texts(roots, gtype)
+                gtype = found[0].lower() if found else None
+            grantees = []
+            for g in first_texts(roots, rule.grantee):
+                kind = "public" if g.lower() in PUBLIC_GRANTEES else gtype
+                grantees.append({"type": kind, "id": g, "name": g.rsplit("/", 1)[-1] if g.startswith("arn:") else g})
+            if not grantees:
+                continue
+        for grantee in grantees:
+            out.append({
+                "op": rule.op,
+                "kind": rule.kind,
+                "role": role_text,
+                "role_name": role_text.rsplit("/", 1)[-1] if role_text and ":policy/" in role_text else None,
+                "grantee": grantee,
+                "scope": scope_text,
+            })
+    return out

@@ -42,6 +42,9 @@ import yaml
 from schemas.event import Activity, Category, Event, Provider
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "actions.yaml"
+PRIVILEGES_PATH = Path(__file__).resolve().parent / "data" / "privileges.yaml"
+GRANT_TAG = "iam.privilege_grant"
+ADMIN_TAG = "iam.admin_grant"
 
 _PROVIDERS = frozenset(p.value for p in Provider)  # built in; registered connectors add theirs (_providers)
 
@@ -61,6 +64,62 @@ _MEMO_MAX = 1 << 16  # distinct actions remembered per provider; the clouds have
 
 class CatalogError(ValueError):
     """The catalog file is missing, not YAML/JSON, or breaks the format; the message names the file."""
+
+
+# --- tags from privilege changes ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrivilegeTags:
+    """iam.privilege_grant / iam.admin_grant from ``what.privilege_changes``: one rule for every cloud, the
+    admin roles in a data table (``enrichers/data/privileges.yaml``)."""
+
+    grant_kinds: frozenset[str]
+    admin_roles: dict[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> PrivilegeTags:
+        p = Path(path) if path is not None else PRIVILEGES_PATH
+        try:
+            doc = yaml.safe_load(p.read_text("utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise CatalogError(f"privilege tags {p}: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("grant_kinds"), list) or not isinstance(
+            doc.get("admin_roles"), dict
+        ):
+            raise CatalogError(f"privilege tags {p}: expected 'grant_kinds' (a list) and 'admin_roles' (a mapping)")
+        unknown = set(doc["admin_roles"]) - _PROVIDERS
+        if unknown:
+            raise CatalogError(f"privilege tags {p}: unknown providers {sorted(unknown)}")
+        return cls(
+            frozenset(str(k) for k in doc["grant_kinds"]),
+            {prov: frozenset(str(r).lower() for r in roles or ()) for prov, roles in doc["admin_roles"].items()},
+        )
+
+    def tags(self, event: Event) -> list[str]:
+        out: list[str] = []
+        admin = self.admin_roles.get(event.where.provider, frozenset())
+        for change in event.what.privilege_changes:
+            if change.op == "remove" or change.kind not in self.grant_kinds:
+                continue
+            if GRANT_TAG not in out:
+                out.append(GRANT_TAG)
+            if ADMIN_TAG not in out and (
+                (change.role is not None and change.role.lower() in admin)
+                or (change.role_name is not None and change.role_name.lower() in admin)
+            ):
+                out.append(ADMIN_TAG)
+        return out
+
+
+_privilege_tags: PrivilegeTags | None = None
+
+
+def default_privilege_tags() -> PrivilegeTags:
+    global _privilege_tags
+    if _privilege_tags is None:
+        _privilege_tags = PrivilegeTags.load()
+    return _privilege_tags
 
 
 # --- conditions ----------------------------------------------------------------------------------
@@ -311,7 +370,8 @@ class Catalog:
     def classify(self, event: Event) -> list[str]:
         """Set ``what.category`` (and ``what.activity`` where the catalog refines it) and add the risk tags
         of every matching rule to ``what.risk_tags`` (no duplicates); return the catalog's tags for the
-        event. An event no rule matches is left as it is and gets ``[]``."""
+        event. An event no rule matches is left as it is and gets ``[]``. ``what.privilege_changes`` add
+        iam.privilege_grant / iam.admin_grant whatever the action (PrivilegeTags)."""
         provider = event.where.provider
         what = event.what
         action = what.action
@@ -323,14 +383,19 @@ class Catalog:
             rules = self.rules_for(provider, action)
             if len(memo) < _MEMO_MAX:
                 memo[action] = rules
+        derived = default_privilege_tags().tags(event) if what.privilege_changes else None
         if not rules:
-            return []
-        if len(rules) == 1 and rules[0].when is None:  # most matched actions: no condition to check
+            if not derived:
+                return []
+            tags, category, activity = [], None, None
+        elif len(rules) == 1 and rules[0].when is None:  # most matched actions: no condition to check
             rule = rules[0]
             tags, category, activity = list(rule.tags), rule.category, rule.activity
         else:
             tags = []
             category, activity = _apply_order(rules, event, tags)
+        if derived:
+            tags.extend(t for t in derived if t not in tags)
         if category is not None:
             what.category = category  # type: ignore[assignment]
         if activity is not None:

@@ -227,6 +227,18 @@ class AccountEnricher(Enricher):
         return outcome
 
 
+def sets_tags(activity: str, operation: str) -> bool:
+    """Whether a request's tags are the target's: a create, or a call that tags (CreateTags, TagResource,
+    AddTagsToResource, tags/write, setLabels). Other calls carry tags of something else: AssumeRole's
+    session tags are the session's, not the role's."""
+    if activity == "create":
+        return True
+    if activity == "read":
+        return False
+    op = operation.lower()
+    return "tag" in op or "label" in op
+
+
 @register
 class ResourceTagsEnricher(Enricher):
     """``what.resources[].tags``: from the inventory by resource id, else from the create request."""
@@ -255,7 +267,7 @@ class ResourceTagsEnricher(Enricher):
                                 f"inventory {self.source}: resource {r.id!r}",
                             ))
         first = resources[0]
-        if first.tags is None:
+        if first.tags is None and sets_tags(event.what.activity, event.what.operation):
             tags = tags_from_request(event.what.request)
             if tags:
                 first.tags = list(tags)

@@ -13,7 +13,8 @@ where a string belongs) is tested inline before calling a helper, and everything
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -23,8 +24,10 @@ from connectors.common import (
     as_bool,
     client_from_user_agent,
     compact_json,
-    ip_or_domain,
+    privilege_changes,
+    source_fields,
     text,
+    texts_at,
 )
 from connectors.errors import MappingError, NonEvent
 from connectors.timeutil import parse_time, parse_time_opt
@@ -32,6 +35,7 @@ from schemas.ids import event_id
 
 from .parse import recase
 from .tables import FORMAT, LOGIN_OPERATIONS, WORKLOAD_OIDC_ISSUERS, category_for
+from .targets import ARN_TEMPLATES, GLOBAL_SERVICES, ISSUED_PATHS, PLANES, PRIVILEGES, TARGETS
 
 INSIGHT = NonEvent("aws.cloudtrail.insight")
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -76,7 +80,7 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any] | NonE
         "id": event_id(FORMAT, native_id, time_key, source, operation),
         "when": {"time": time, "time_text": time_text, "ingested": ctx.ingested},
         "who": who,
-        "what": what_from_record(record, source, operation),
+        "what": what_from_record(record, source, operation, who),
         "where": where_from_record(record, ui, ctx.location),
         "how": how_from_record(record, ui, who, operation, sso),
         "source": {
@@ -122,14 +126,18 @@ def _parse_created(value: str) -> datetime | None:
 # --- what ---------------------------------------------------------------------------------------
 
 
-def what_from_record(record: dict[str, Any], source: str | None, operation: str) -> dict[str, Any]:
+def what_from_record(
+    record: dict[str, Any], source: str | None, operation: str, who: dict[str, Any]
+) -> dict[str, Any]:
     action, activity, category = names_for(source, operation)
     error = error_from_record(record)
     read_only = record.get("readOnly")
     request = record.get("requestParameters")
     response = record.get("responseElements")
     resources = record.get("resources")
-    return {
+    resource_list = resources_from_record(resources) if resources else []
+    targets, privileges, issued_paths = rules_for(action)
+    what: dict[str, Any] = {
         "action": action,
         "operation": operation,
         "service": source,
@@ -138,10 +146,108 @@ def what_from_record(record: dict[str, Any], source: str | None, operation: str)
         "read_only": read_only if type(read_only) is bool else as_bool(read_only),
         "outcome": outcome_from_status(record, response, operation, error),
         "error": error,
-        "resources": resources_from_record(resources) if resources else [],
+        "resources": resource_list,
         "request": compact_json(request) if request is not None else None,
         "response": compact_json(response) if response is not None else None,
     }
+    if targets or privileges or issued_paths:
+        roots = {"req": request, "resp": response, "rec": record, "who": who}
+        if targets:
+            resources_from_targets(targets, roots, record, resource_list)
+        if privileges:
+            what["privilege_changes"] = privilege_changes(privileges, roots)
+        if issued_paths:
+            what["issued"] = issued_from(issued_paths, roots)
+    plane = record.get("eventCategory")
+    if plane is not None:
+        what["plane"] = PLANES.get(plane) if type(plane) is str else None
+    extra = record.get("additionalEventData")
+    if type(extra) is dict and extra:
+        what["details"] = details_from(extra)
+    return what
+
+
+@lru_cache(maxsize=16384)
+def rules_for(action: str) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...] | None]:
+    """(target rules, privilege rules, issued paths) of an action, from the tables in targets.py. Lambda's
+    event names carry an API version (``UpdateFunctionCode20150331v2``) that the tables leave out."""
+    key = action.lower()
+    if key.startswith("lambda:"):
+        key = _LAMBDA_VERSION.sub("", key)
+    return TARGETS.get(key, ()), PRIVILEGES.get(key, ()), ISSUED_PATHS.get(key)
+
+
+_LAMBDA_VERSION = re.compile(r"\d{8}(?:v\d+)?$")
+
+
+def resources_from_targets(
+    rules: tuple[Any, ...], roots: dict[str, Any], record: dict[str, Any], out: list[dict[str, Any]]
+) -> None:
+    """Append the targets the tables name (request or response parameters), once per id."""
+    account = _s(record.get("recipientAccountId"))
+    region = _s(record.get("awsRegion"))
+    service = _s(record.get("eventSource"))
+    regional = service is None or service.split(".", 1)[0] not in GLOBAL_SERVICES
+    seen = {r["id"] for r in out}
+    for rule in rules:
+        for root, keys in rule.paths:
+            values = texts_at(roots.get(root), keys)
+            if values:
+                break
+        for value in values:
+            resource = target_resource(value, rule.type, account, region if regional else None)
+            if resource["id"] not in seen:
+                seen.add(resource["id"])
+                out.append(resource)
+
+
+def target_resource(value: str, rtype: str, account: str | None, region: str | None) -> dict[str, Any]:
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        tail = parts[5] if len(parts) > 5 else ""
+        return {
+            "type": rtype,
+            "id": value,
+            "name": tail.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or None,
+            "account": (parts[4] or None) if len(parts) > 4 else account,
+            "region": (parts[3] or None) if len(parts) > 3 else None,
+        }
+    template = ARN_TEMPLATES.get(rtype)
+    if rtype == "AWS::Organizations::Account":
+        account = value
+    return {
+        "type": rtype,
+        "id": template.format(value) if template else value,
+        "name": value,
+        "account": account,
+        "region": region if template is None else None,
+    }
+
+
+def issued_from(paths: tuple[Any, ...], roots: dict[str, Any]) -> dict[str, Any] | None:
+    """The session (or key) the call handed out, so a later call by that key joins back to this one."""
+    found = []
+    for root, keys in paths:
+        values = texts_at(roots.get(root), keys)
+        found.append(values[0] if values else None)
+    if found[0] is None and found[1] is None:
+        return None
+    return {"id": found[0], "credential_id": found[1], "expires": _expiry(found[2]) if found[2] else None}
+
+
+def _expiry(value: str) -> datetime | None:
+    # STS writes the expiry as "Sep 3, 2025, 2:15:00 PM" (UTC); other services as ISO text.
+    try:
+        return datetime.strptime(value, "%b %d, %Y, %I:%M:%S %p").replace(tzinfo=UTC)
+    except ValueError:
+        return parse_time_opt(value)
+
+
+def details_from(extra: dict[str, Any]) -> list[dict[str, Any]]:
+    # additionalEventData as key/value pairs (non-text values as compact JSON).
+    return [
+        {"key": k, "value": v if type(v) is str else text(v)} for k, v in extra.items() if v is not None
+    ]
 
 
 @lru_cache(maxsize=16384)
@@ -172,6 +278,8 @@ def error_from_record(record: dict[str, Any]) -> dict[str, Any] | None:
     code, message = _s(code), _s(message)
     if code is None and message is None:
         return None
+    if code is not None and message is None and len(code) == 3 and code[0] == "2" and code.isdigit():
+        return None  # an HTTP 2xx status written as the errorCode: the call succeeded
     return {"code": code, "message": message}
 
 
@@ -183,7 +291,10 @@ def outcome_from_status(
     ``responseElements.ConsoleLogin: "Failure"``; IAM Identity Center sign-in steps put
     ``{"<eventName>": "Success"|"Failure"}`` in ``serviceEventDetails``."""
     if error is not None:
-        return "failure"
+        code = error["code"]
+        # Some services write the HTTP status as the errorCode, 2xx included ("200"): not an error.
+        if code is None or not (len(code) == 3 and code[0] == "2" and code.isdigit()):
+            return "failure"
     said = response.get("ConsoleLogin") if type(response) is dict else None
     if said is None:
         details = record.get("serviceEventDetails")
@@ -202,7 +313,7 @@ def resources_from_record(value: Any) -> list[dict[str, Any]]:
         out.append({
             "type": _s(r.get("type")),
             "id": arn,
-            "account": _s(r.get("accountId")),
+            "account": _s(r.get("accountId")) or _s(r.get("accountid")),
             "region": _region_from_arn(arn),
         })
     return out
@@ -232,6 +343,10 @@ def who_from_user_identity(ui: dict[str, Any], record: dict[str, Any]) -> tuple[
         elif principal is None:
             principal = unknown_principal
     who, sso = principal(ui, record)
+    # The stable unique id (AIDA… for users, AROA…:session for role sessions) beside the ARN.
+    unique_id = ui.get("principalId")
+    if type(unique_id) is str and unique_id and unique_id != who["actor"].get("id"):
+        who["actor"]["unique_id"] = unique_id
     invoked_by = ui.get("invokedBy")
     if invoked_by is not None and (invoked_by := _s(invoked_by)) is not None:
         who["invoked_by"] = invoked_by
@@ -261,13 +376,16 @@ def assumed_role_session(ui: dict[str, Any], record: dict[str, Any]) -> tuple[di
     name, sso = session_name_and_sso(arn, principal_id, issuer_arn)
     key = _s(ui.get("accessKeyId"))
     actor = {
-        "type": "role_session",
+        # A service-linked role (path aws-service-role/) is a service acting for itself, as GCP's
+        # service agents are.
+        "type": "cloud_service" if issuer_arn is not None and ":role/aws-service-role/" in issuer_arn else "role_session",
         "id": arn or principal_id,
         "name": name,
         "email": name if sso and name is not None and "@" in name else None,
         "account": _s(ui.get("accountId")),
         "credential_id": key,
-        "credential_type": credential_type(key, "temporary"),
+        # An assumed role's credentials are always temporary, whatever their key id looks like.
+        "credential_type": "temporary",
     }
     session = _session(context, name, issuer_arn or _s(issuer.get("userName")), _s(issuer.get("type")))
     who: dict[str, Any] = {"actor": actor, "session": session}
@@ -506,9 +624,9 @@ def credential_type(access_key_id: str | None, default: str | None) -> str | Non
 def where_from_record(record: dict[str, Any], ui: dict[str, Any], location: str) -> dict[str, Any]:
     """``recipientAccountId`` is the account the event happened in; the caller's own account
     (userIdentity.accountId) differs in cross-account calls and is who.actor.account."""
-    address = record.get("sourceIPAddress")
-    # Only text can be an address; anything else would land in domain as junk.
-    ip, domain = ip_or_domain(address) if type(address) is str else (None, None)
+    # Only text can be an address; anything else would land in domain as junk. A forwarded list
+    # ("203.0.113.9, 10.0.0.1") gives its first public address; the rest are kept in forwarded.
+    source = source_fields(record.get("sourceIPAddress"))
     account = record.get("recipientAccountId")
     if type(account) is not str or not account:
         account = _s(account) or _s(ui.get("accountId"))
@@ -519,7 +637,7 @@ def where_from_record(record: dict[str, Any], ui: dict[str, Any], location: str)
         "account": account,
         "org": org_from_location(location) if "AWSLogs/o-" in location else None,
         "region": region if type(region) is str and region else _s(region),
-        "source": {"ip": ip, "domain": domain},
+        "source": source,
         "vpc_endpoint": _s(endpoint) if endpoint is not None else None,
     }
 

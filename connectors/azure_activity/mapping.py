@@ -24,7 +24,14 @@ from typing import Any
 import orjson
 
 from connectors.base import MapContext
-from connectors.common import activity_from_operation, client_from_user_agent, ip_or_domain, text
+from connectors.common import (
+    activity_from_operation,
+    client_from_user_agent,
+    privilege_changes,
+    source_address,
+    text,
+    texts_at,
+)
 from connectors.errors import MappingError, NonEvent
 from connectors.timeutil import parse_time, parse_time_opt
 from schemas.ids import event_id
@@ -32,6 +39,7 @@ from schemas.ids import event_id
 from . import tables as T
 from .parse import Fields, fields_of
 from .resource_id import ResourceId, parse_resource_id
+from .targets import BUILTIN_ROLES, GRANTEE_TYPES, PRIVILEGES, TARGETS
 
 FORMAT = "azure.activity"
 INTERMEDIATE = NonEvent("azure.activity.intermediate")
@@ -40,11 +48,13 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _UNSPECIFIED_IPS = frozenset({"0.0.0.0", "::"})
 
 
-def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any] | NonEvent:
+def map_record(record: dict[str, Any], ctx: MapContext, unresolved: bool = False) -> dict[str, Any] | NonEvent:
+    """``unresolved``: the record is an intermediate row whose terminal row never came (lone_start.py):
+    map it as the operation's event with outcome unknown."""
     f = fields_of(record)
     status = status_word(f.status)
     category_key = _category_key(f.category)
-    if status in T.INTERMEDIATE and category_key not in T.NON_OPERATION_CATEGORIES:
+    if status in T.INTERMEDIATE and category_key not in T.NON_OPERATION_CATEGORIES and not unresolved:
         return INTERMEDIATE
     operation = f.operation
     if not operation:
@@ -57,14 +67,43 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any] | NonE
     subscription = rid.subscription or _lower(f.subscription_hint)
     region = region_from_location(f.location) or region_from_location(text(props.get("resourceLocation")))
 
-    outcome, error = outcome_from_status(status, f, props)
+    outcome, error = ("unknown", None) if unresolved else outcome_from_status(status, f, props)
     service, action, activity, category, read_only = what_from_operation(
         operation, category_key, rid.namespace or f.provider_hint or _namespace_from_category(f.category)
     )
     actor, session, auth, ip_from_token = who_from_identity(f)
     if actor["type"] == "unknown" and category_key in T.PLATFORM_CATEGORIES and not f.caller:
         actor["type"] = "cloud_service"
-    ip, domain = source_from_caller_ip(f.ip or ip_from_token)
+    source = source_from_caller_ip(f.ip or ip_from_token)
+    what: dict[str, Any] = {
+        "action": action,
+        "operation": operation,
+        "service": service,
+        "activity": activity,
+        "category": category,
+        "read_only": read_only,
+        "outcome": outcome,
+        "error": error,
+        "resources": resources_from(rid_text, rid, subscription, props),
+        "request": body_text(props.get("requestbody", props.get("requestBody"))),
+        "response": body_text(props.get("responseBody", props.get("responsebody"))),
+    }
+    key = action.lower()
+    targets, privileges = TARGETS.get(key), PRIVILEGES.get(key)
+    if targets or privileges:
+        roots = {
+            "req": props.get("requestbody", props.get("requestBody")),
+            "resp": props.get("responseBody", props.get("responsebody")),
+        }
+        if targets:
+            resources_from_targets(targets, roots, what["resources"])
+        if privileges:
+            what["privilege_changes"] = role_assignments(privileges, roots, rid_text)
+    if f.authorization is not None:
+        what["authorization"] = authorization_from(f.authorization, outcome, error)
+    plane = T.PLANE_BY_EVENT_CATEGORY.get(category_key)
+    if plane is not None:
+        what["plane"] = plane
 
     id_time = time.isoformat() + _ticks_beyond_micro(time_text)
     return {
@@ -84,25 +123,13 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any] | NonE
             "ingested": ctx.ingested,
         },
         "who": {"actor": actor, "session": session},
-        "what": {
-            "action": action,
-            "operation": operation,
-            "service": service,
-            "activity": activity,
-            "category": category,
-            "read_only": read_only,
-            "outcome": outcome,
-            "error": error,
-            "resources": resources_from(rid_text, rid, subscription, props),
-            "request": body_text(props.get("requestbody", props.get("requestBody"))),
-            "response": body_text(props.get("responseBody", props.get("responsebody"))),
-        },
+        "what": what,
         "where": {
             "provider": "azure",
             "account": subscription,
-            "org": org_from_tenant(f),
+            "org": org_from_tenant(f) or rid.tenant,
             "region": region,
-            "source": {"ip": ip, "domain": domain},
+            "source": source,
         },
         "how": how_from_request(f, props, actor, auth),
         "source": {
@@ -572,12 +599,79 @@ def who_from_storage_identity(
 # --- where ----------------------------------------------------------------------------------------------
 
 
-def source_from_caller_ip(value: str | None) -> tuple[str | None, str | None]:
-    """An IP (IPv4 with a port and CIDRs included, via ip_or_domain); 0.0.0.0 means 'no address'."""
-    ip, domain = ip_or_domain(value)
+def source_from_caller_ip(value: str | None) -> dict[str, Any]:
+    """where.source from callerIpAddress: an address (with a port or a prefix), a network range
+    ("127.0.0.0/8" is a range, not an address: where.source.network) or a host name; 0.0.0.0 means
+    'no address'."""
+    ip, domain, network, forwarded = source_address(value)
     if ip in _UNSPECIFIED_IPS:
-        return None, None
-    return ip, domain
+        return {"ip": None, "domain": None}
+    out: dict[str, Any] = {"ip": ip, "domain": domain}
+    if network is not None:
+        out["network"] = network
+    if forwarded:
+        out["forwarded"] = list(forwarded)
+    return out
+
+
+# --- role assignments, authorization, further targets ----------------------------------------------------
+
+
+def role_assignments(rules: tuple[Any, ...], roots: dict[str, Any], rid_text: str | None) -> list[dict[str, Any]]:
+    """Role assignments written or deleted, with the built-in role's name and the scope (from the body,
+    else the part of the resource id before the assignment)."""
+    changes = privilege_changes(rules, roots)
+    for c in changes:
+        role = c["role"]
+        if role:
+            c["role_name"] = BUILTIN_ROLES.get(role.rstrip("/").rsplit("/", 1)[-1].lower())
+        grantee = c["grantee"]
+        if grantee is not None:
+            if grantee["type"] is not None:
+                grantee["type"] = GRANTEE_TYPES.get(grantee["type"], grantee["type"])
+            grantee["id"] = grantee["id"].lower() if _is_guid(grantee["id"]) else grantee["id"]
+            grantee["name"] = None  # the body names the principal by object id only
+        if c["scope"] is None and rid_text:
+            cut = rid_text.lower().find("/providers/microsoft.authorization/")
+            c["scope"] = rid_text[:cut] if cut > 0 else None
+    return changes
+
+
+def authorization_from(
+    authorization: dict[str, Any], outcome: str, error: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """identity.authorization: the action checked on a scope. Evidence (the caller's role assignment)
+    means it was granted; an AuthorizationFailed error means it was not."""
+    action = text(authorization.get("action"))
+    if action is None:
+        return []
+    granted: bool | None = None
+    if isinstance(authorization.get("evidence"), dict):
+        granted = True
+    elif error is not None and (error.get("code") or "").startswith("Authorization"):
+        granted = False
+    return [{"permission": action, "granted": granted, "resource": text(authorization.get("scope"))}]
+
+
+def resources_from_targets(rules: tuple[Any, ...], roots: dict[str, Any], out: list[dict[str, Any]]) -> None:
+    seen = {(r["id"] or "").lower() for r in out}
+    for rule in rules:
+        for root, keys in rule.paths:
+            values = texts_at(roots.get(root), keys)
+            if values:
+                break
+        for value in values:
+            if value.lower() in seen:
+                continue
+            seen.add(value.lower())
+            rid = parse_resource_id(value)
+            out.append({
+                "type": rid.type if rule.type == "scope" else rule.type,
+                "id": value,
+                "name": rid.name or rid.resource_group or rid.subscription,
+                "account": rid.subscription,
+                "region": None,
+            })
 
 
 @lru_cache(maxsize=1024)

@@ -150,3 +150,13 @@ STORAGE_OBJECT_TYPE: dict[str, str] = {
     "queue": "Microsoft.Storage/storageAccounts/queueServices/queues",
     "table": "Microsoft.Storage/storageAccounts/tableServices/tables",
 }
+
+# what.plane by event category: Resource Manager operations are the management plane; storage resource
+# logs delivered the same way are data-plane requests.
+PLANE_BY_EVENT_CATEGORY: dict[str, str] = {
+    "administrative": "management",
+    "policy": "management",
+    "storageread": "data",
+    "storagewrite": "data",
+    "storagedelete": "data",
+}

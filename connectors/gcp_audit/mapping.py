@@ -16,7 +16,13 @@ from urllib.parse import unquote
 import orjson
 
 from connectors.base import MapContext
-from connectors.common import activity_from_operation, client_from_user_agent, compact_json, ip_or_domain
+from connectors.common import (
+    activity_from_operation,
+    client_from_user_agent,
+    compact_json,
+    source_fields,
+    texts_at,
+)
 from connectors.errors import MappingError
 from connectors.gcp_audit.parse import payload_and_shape
 from connectors.gcp_audit.tables import (
@@ -28,6 +34,7 @@ from connectors.gcp_audit.tables import (
     RPC_CODES,
     SERVICE_CATEGORY,
 )
+from connectors.gcp_audit.targets import K8S_PRINCIPALS, MEMBER_TYPES, PUBLIC_MEMBERS, TARGETS
 from connectors.timeutil import parse_time, parse_time_opt
 from schemas.ids import event_id
 
@@ -73,6 +80,9 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
     perms = permission_facts(p.get("authorizationInfo"), log.kind)
     outcome, error = outcome_from_status(p.get("status"), svc, short)
     who, actor_type = who_from_authentication(p.get("authenticationInfo"), log.kind, service, outcome)
+    meta = p.get("metadata")
+    if isinstance(meta, dict) and "identityDelegationChain" in meta and not who["delegation"]:
+        who["delegation"] = delegation_from_metadata(meta.get("identityDelegationChain"), who["actor"])
     region = region_from_labels(labels, p)
     rm = _d(p.get("requestMetadata"))
 
@@ -95,35 +105,60 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
     if response is None:
         response = p.get("responseJson")
 
+    resource_name = _s(p.get("resourceName"))
+    resources = resources_from(resource_name, _s(resource.get("type")), labels, region)
+    targets = _targets_for(action)
+    if targets:
+        resources_from_targets(targets, {"req": request, "resp": response, "rec": record}, resources)
+    # The project the resource is in: logs routed into a central project carry the central project in
+    # logName, the resource's own project in resource.labels.project_id.
+    project = _id_text(labels.get("project_id"))
+    in_project_log = log.account is not None and "/" not in log.account
+    account = project if project and (in_project_log or log.account is None) else log.account
+    log_id = log.log_id
+    if in_project_log and project and project != log.account and log_name:
+        log_id = unquote(log_name.lstrip("/"))  # the project the entry was logged in stays visible
+    what: dict[str, Any] = {
+        "action": action,
+        "operation": method,
+        "service": service,
+        "activity": activity,
+        "category": category_for(svc, short, log.kind, perms),
+        "read_only": perms.read_only,
+        "outcome": outcome,
+        "error": error,
+        "resources": resources,
+        "request": compact_json(request) or None,
+        "response": compact_json(response) or None,
+    }
+    authz = p.get("authorizationInfo")
+    if authz and isinstance(authz, list):
+        what["authorization"] = authorization_from(authz, outcome == "failure")
+    if "serviceData" in p or "metadata" in p:
+        changes = privilege_changes_from(p, resource_name)
+        if changes:
+            what["privilege_changes"] = changes
+    if log.kind == "data_access":
+        what["plane"] = "data"
+    elif log.kind in ("activity", "system_event", "policy"):
+        what["plane"] = "management"
     return {
         "id": eid,
         "when": when,
         "who": who,
-        "what": {
-            "action": action,
-            "operation": method,
-            "service": service,
-            "activity": activity,
-            "category": category_for(svc, short, log.kind, perms),
-            "read_only": perms.read_only,
-            "outcome": outcome,
-            "error": error,
-            "resources": resources_from(_s(p.get("resourceName")), _s(resource.get("type")), labels, region),
-            "request": compact_json(request) or None,
-            "response": compact_json(response) or None,
-        },
+        "what": what,
         "where": {
             "provider": "gcp",
-            "account": log.account or _id_text(labels.get("project_id")),
+            "account": account,
             "org": log.org or org_from_entry(labels, p, log.kind),
             "region": region,
             "source": source_from_caller(rm),
         },
-        "how": how_from_request_metadata(rm, record, actor_type),
+        "how": how_from_request_metadata(rm, record, actor_type, svc),
         "source": {
             "format": FORMAT,
             "native_id": insert_id,
-            "log": log.log_id,
+            "log": log_id,
             "shape": shape,
             "location": ctx.location,
         },
@@ -385,6 +420,97 @@ def resource_name_facts(name: str) -> tuple[str | None, str | None, str | None]:
     return short or None, account, region
 
 
+@lru_cache(maxsize=8192)
+def _targets_for(action: str) -> tuple[Any, ...] | None:
+    return TARGETS.get(action.lower())
+
+
+def resources_from_targets(
+    rules: tuple[Any, ...], roots: dict[str, Any], out: list[dict[str, Any]]
+) -> None:
+    """Append the further targets TARGETS names (the request or response), once per id."""
+    seen = {r["id"] for r in out}
+    for rule in rules:
+        for root, keys in rule.paths:
+            values = texts_at(roots.get(root), keys)
+            if values:
+                break
+        for value in values:
+            if value in seen:
+                continue
+            seen.add(value)
+            short, account, region = resource_name_facts(value.removeprefix("//").split("googleapis.com/", 1)[-1])
+            out.append({"type": rule.type, "id": value, "name": short, "account": account, "region": region})
+
+
+def authorization_from(authz: list[Any], failed: bool) -> list[dict[str, Any]]:
+    """authorizationInfo as checks: a denied permission is ``granted: false``. Proto3 JSON leaves a false
+    ``granted`` out, so on a failed call an absent ``granted`` is a denial; elsewhere it is unknown."""
+    out = []
+    absent = False if failed else None
+    for a in authz:
+        if isinstance(a, dict):
+            granted = a.get("granted")
+            out.append({
+                "permission": _s(a.get("permission")),
+                "granted": granted if isinstance(granted, bool) else absent,
+                "resource": _s(a.get("resource")),
+            })
+    return out
+
+
+def privilege_changes_from(p: dict[str, Any], scope: str | None) -> list[dict[str, Any]]:
+    """serviceData.policyDelta (IAM AuditData; BigQuery writes metadata.datasetChange): bindingDeltas
+    are role bindings added or removed, auditConfigDeltas are Data Access logging turned on or off (an
+    exempted member is one whose reads stop being logged)."""
+    delta = _d(_d(p.get("serviceData")).get("policyDelta"))
+    if not delta:
+        delta = _d(_d(p.get("metadata")).get("datasetChange"))
+        if not delta:
+            return []
+    out: list[dict[str, Any]] = []
+    for b in delta.get("bindingDeltas") or ():
+        if not isinstance(b, dict):
+            continue
+        condition = _d(b.get("condition"))
+        out.append({
+            "op": _DELTA_OPS.get(str(b.get("action")).upper(), "replace"),
+            "kind": "role_binding",
+            "role": _s(b.get("role")),
+            "grantee": grantee_of(_s(b.get("member"))),
+            "scope": scope,
+            "condition": _s(condition.get("expression")) or _s(condition.get("title")),
+        })
+    for a in delta.get("auditConfigDeltas") or ():
+        if not isinstance(a, dict):
+            continue
+        service, log_type = _s(a.get("service")), _s(a.get("logType"))
+        out.append({
+            "op": _DELTA_OPS.get(str(a.get("action")).upper(), "replace"),
+            "kind": "audit_config",
+            "role": "/".join(x for x in (service, log_type) if x) or None,
+            "grantee": grantee_of(_s(a.get("exemptedMember"))),
+            "scope": scope,
+        })
+    return out
+
+
+_DELTA_OPS = {"ADD": "add", "REMOVE": "remove"}
+
+
+@lru_cache(maxsize=16384)
+def grantee_of(member: str | None) -> dict[str, Any] | None:
+    """``user:x@example.com`` -> {type: user, id: the member, name: x@example.com}."""
+    if member is None:
+        return None
+    if member in PUBLIC_MEMBERS:
+        return {"type": "public", "id": member, "name": member}
+    prefix, sep, rest = member.partition(":")
+    if not sep:
+        return {"type": None, "id": member, "name": member}
+    return {"type": MEMBER_TYPES.get(prefix, prefix), "id": member, "name": rest.split("?", 1)[0] or None}
+
+
 def _parent_account(kind: str, ident: str) -> str | None:
     # A project is named by its id, as rules write it; the other parents keep their kind, since a bare
     # number could be an organization, a folder or a project number.
@@ -439,12 +565,19 @@ class PrincipalFacts(NamedTuple):
     name: str | None
     account: str | None
     federated: bool
+    namespace: str | None = None
+    email: bool = True  # whether the principalEmail is an e-mail address (GKE identities are not)
 
 
 @lru_cache(maxsize=65536)
 def principal_facts(email: str | None, subject: str | None) -> PrincipalFacts:
     """Who a principalEmail / principalSubject pair is. The id is the principalSubject when there is one
-    (``user:alice@example.com``, ``principal://...``), else the email."""
+    (``user:alice@example.com``, ``principal://...``), else the email in the same member form
+    (``user:``/``serviceAccount:``), so one principal has one id whether or not the entry names its subject.
+    GKE writes Kubernetes identities in principalEmail (``system:serviceaccount:NS:NAME``,
+    ``system:anonymous``, ``system:node:...``): they are typed by K8S_PRINCIPALS and are not e-mails."""
+    if email and email.startswith("system:") and not subject:
+        return _k8s_principal(email)
     if subject and subject.startswith(("principal://", "principalSet://")):
         # Workload identity federation (a workload) or workforce identity federation (a person):
         # short-lived federated tokens, no email.
@@ -470,7 +603,26 @@ def principal_facts(email: str | None, subject: str | None) -> PrincipalFacts:
     else:
         typ = "unknown"  # a subject form we do not know: keep it as the id, say nothing more
     account = _service_account_project(email) if email and typ == "service" else None
-    return PrincipalFacts(typ, subject or email, name, account, federated)
+    return PrincipalFacts(typ, subject or _member_id(email, typ), name, account, federated)
+
+
+def _member_id(email: str | None, typ: str) -> str | None:
+    if email is None or "@" not in email:
+        return email
+    if email.lower().endswith("gserviceaccount.com"):
+        return "serviceAccount:" + email
+    return "user:" + email if typ == "human" else email
+
+
+def _k8s_principal(name: str) -> PrincipalFacts:
+    typ = next(t for prefix, t in _K8S_BY_LENGTH if name.startswith(prefix))
+    if name.startswith("system:serviceaccount:"):
+        namespace, _, account_name = name[len("system:serviceaccount:") :].partition(":")
+        return PrincipalFacts(typ, name, account_name or None, None, False, namespace or None, False)
+    return PrincipalFacts(typ, name, name.rsplit(":", 1)[-1] or None, None, False, None, False)
+
+
+_K8S_BY_LENGTH = sorted(K8S_PRINCIPALS.items(), key=lambda kv: -len(kv[0]))
 
 
 def _service_account_project(email: str) -> str | None:
@@ -517,7 +669,8 @@ def who_from_authentication(
         "type": facts.type,
         "id": facts.id,
         "name": facts.name,
-        "email": email,
+        "email": email if facts.email else None,
+        "namespace": facts.namespace,
         "account": facts.account,
         "credential_id": key,
         "credential_type": credential_type,
@@ -527,6 +680,22 @@ def who_from_authentication(
 
 
 _ANONYMOUS = PrincipalFacts("anonymous", None, None, None, False)
+
+
+def delegation_from_metadata(chain: Any, actor: dict[str, Any]) -> list[dict[str, Any]]:
+    """metadata.identityDelegationChain (iamcredentials GenerateAccessToken, SignBlob ...): the service
+    accounts the caller went through, in order (``projects/-/serviceAccounts/SA``). The hops follow the
+    caller, who is first; the account whose token is minted is the resource."""
+    if not isinstance(chain, list) or not chain:
+        return []
+    hops = [{"id": actor.get("id"), "type": actor.get("type"), "name": actor.get("name"), "email": actor.get("email")}]
+    for link in chain:
+        if isinstance(link, str) and link:
+            email = link.rsplit("/", 1)[-1]
+            f = principal_facts(email, None)
+            hops.append({"id": f.id, "type": f.type, "name": f.name, "email": email})
+    return hops if len(hops) > 1 else []
+
 _UNKNOWN = PrincipalFacts("unknown", None, None, None, False)
 
 
@@ -550,7 +719,11 @@ def delegation_chain(info: Any) -> list[dict[str, Any]]:
         email = _s(first.get("principalEmail")) if isinstance(first, dict) else None
         if email or subject:
             f = principal_facts(email, subject)
-            chain.append({"id": f.id, "type": f.type, "name": f.name, "email": email})
+            # A first-party principal that names the Google service it runs for is that service.
+            if isinstance(first, dict) and "serviceMetadata" in first:
+                chain.append({"id": email or f.id, "type": "cloud_service", "name": f.name, "email": email})
+            else:
+                chain.append({"id": f.id, "type": f.type, "name": f.name, "email": email})
             continue
         claims = _third_party_claims(hop.get("thirdPartyPrincipal"))
         if claims:
@@ -638,17 +811,20 @@ def source_from_caller(rm: dict[str, Any]) -> dict[str, Any]:
     caller = rm.get("callerIp")
     if caller is None:
         caller = rm.get("callerIP")  # Panther's spelling
-    ip, domain = ip_or_domain(caller) if isinstance(caller, str) else (None, None)
-    return {"ip": ip, "domain": domain}
+    return source_fields(caller)
 
 
 # --- how ---------------------------------------------------------------------------------------
 
 
-def how_from_request_metadata(rm: dict[str, Any], record: dict[str, Any], actor_type: str) -> dict[str, Any]:
+def how_from_request_metadata(
+    rm: dict[str, Any], record: dict[str, Any], actor_type: str, svc: str
+) -> dict[str, Any]:
     ua = _s(rm.get("callerSuppliedUserAgent"))
     # A Google service agent's call is the service's, whatever library it used.
     client = "cloud_service" if actor_type == "cloud_service" else client_from_user_agent(ua)
+    if client == "console" and svc == "k8s":
+        client = "other"  # the Kubernetes API has no console: a browser agent there calls it directly
     return {
         "user_agent": ua,
         "client": client,

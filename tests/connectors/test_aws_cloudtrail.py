@@ -775,6 +775,9 @@ def test_request_response_resources_tls_and_ids() -> None:
         ("AWS::KMS::Key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", ACCOUNT,
          "us-east-1"),
         ("AWS::S3::Object", "arn:aws:s3:::bucket/key", None, None),
+        # the targets the request and response name (targets.py), after the record's own resources
+        ("AWS::IAM::User", "deploy-bot", ACCOUNT, None),
+        ("AWS::IAM::AccessKey", "AKIAI44QH8DHBEXAMPLE", ACCOUNT, None),
     ]
     assert ev.how.tls is not None and (ev.how.tls.version, ev.how.tls.cipher) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256")
     assert ev.how.request_id == "0e8c3b1a-6f2d-4c1e-9a4b-7d2f1e5c8a90"
@@ -839,7 +842,8 @@ def test_wrong_typed_optional_fields_still_make_an_event() -> None:
     assert ev.where.account == "111122223333"
     assert ev.what.read_only is None
     assert ev.what.outcome == "failure" and ev.what.error is not None and ev.what.error.code == "403"
-    assert ev.what.resources == [] and ev.how.tls is None
+    # resources that are not a list are ignored; the request still names the target
+    assert [r.id for r in ev.what.resources] == ["deploy-bot", "AKIAI44QH8DHBEXAMPLE"] and ev.how.tls is None
     assert (ev.where.source.ip, ev.where.source.domain) == (None, None)
     assert ev.how.user_agent == '["x"]' and ev.how.request_id == "7"
 
@@ -886,7 +890,11 @@ def test_corpus_special_cases(corpus_dir: Path) -> None:
         if isinstance(r, Event):
             by_type.setdefault(orjson.loads(r.raw or "{}").get("userIdentity", {}).get("type") or "-", set()).add(
                 r.who.actor.type)
-    assert by_type["AssumedRole"] == {"role_session"}
+    # service-linked role sessions (aws-service-role/...) are the service acting for itself
+    assert by_type["AssumedRole"] == {"role_session", "cloud_service"}
+    for r in out:
+        if isinstance(r, Event) and r.who.actor.type == "cloud_service" and r.who.session is not None:
+            assert r.who.session.issuer is not None and ":role/aws-service-role/" in r.who.session.issuer
     assert by_type["IAMUser"] == {"human"}
     assert by_type["Root"] == {"root"}
     assert by_type["AWSService"] == {"cloud_service"}

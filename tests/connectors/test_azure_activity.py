@@ -495,7 +495,8 @@ def test_caller_ip_forms() -> None:
     missing, zero, cidr, v6, with_port = events("caller_ip_forms.jsonl")
     assert (missing.where.source.ip, missing.where.source.domain) == (None, None)
     assert (zero.where.source.ip, zero.where.source.domain) == (None, None)  # 0.0.0.0 = no address
-    assert cidr.where.source.ip == "10.0.0.0"
+    # a range is not an address: it is kept as the caller network
+    assert (cidr.where.source.ip, cidr.where.source.network) == (None, "10.0.0.0/24")
     assert v6.where.source.ip == "2001:db8:85a3::8a2e:370:7334"
     assert with_port.where.source.ip == "198.51.100.23"
     (rest,) = events("rest_api_event.json")

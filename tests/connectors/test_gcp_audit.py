@@ -111,7 +111,7 @@ def test_user_with_principal_subject() -> None:
 
 def test_user_without_principal_subject_is_identified_by_email() -> None:
     a = one(entry(pp=auth(principalEmail="bob@example.com"))).who.actor
-    assert (a.type, a.id, a.email, a.name) == ("human", "bob@example.com", "bob@example.com", "bob")
+    assert (a.type, a.id, a.email, a.name) == ("human", "user:bob@example.com", "bob@example.com", "bob")
 
 
 def test_service_account_key_is_a_long_lived_credential() -> None:
@@ -119,7 +119,7 @@ def test_service_account_key_is_a_long_lived_credential() -> None:
     e = one(entry(pp=auth(principalEmail="deployer@acme-ci.iam.gserviceaccount.com", serviceAccountKeyName=key)))
     a = e.who.actor
     assert (a.type, a.id, a.name, a.account) == (
-        "service", "deployer@acme-ci.iam.gserviceaccount.com", "deployer", "acme-ci"
+        "service", "serviceAccount:deployer@acme-ci.iam.gserviceaccount.com", "deployer", "acme-ci"
     )
     assert (a.credential_id, a.credential_type) == (key, "long_lived")
     assert e.who.delegation == []
@@ -149,7 +149,7 @@ def test_email_types(email: str, expected: str) -> None:
 def test_service_agent_is_cloud_service_and_its_client_too() -> None:
     e = one(entry(pp=auth(principalEmail="service-482749184637@gcp-sa-pubsub.iam.gserviceaccount.com")))
     assert e.who.actor.type == "cloud_service"
-    assert e.who.actor.id == "service-482749184637@gcp-sa-pubsub.iam.gserviceaccount.com"
+    assert e.who.actor.id == "serviceAccount:service-482749184637@gcp-sa-pubsub.iam.gserviceaccount.com"
     assert e.who.actor.account is None  # a Google-owned project, not the customer's
     assert e.how.client == "cloud_service"
 
@@ -168,7 +168,8 @@ def test_system_event_without_principal_is_the_service() -> None:
     )
     a = e.who.actor
     assert (a.type, a.id, a.name, a.email) == ("cloud_service", "compute.googleapis.com", "compute.googleapis.com", None)
-    assert e.source.log == "cloudaudit.googleapis.com/system_event"
+    # the helper's resource is in acme-prod, so the log's own project is kept in source.log
+    assert e.source.log == "projects/acme-batch/logs/cloudaudit.googleapis.com/system_event"
     assert e.what.action == "compute:instances.preempted"
     assert e.what.read_only is False
 
@@ -232,7 +233,7 @@ def test_impersonation_chain_original_caller_first_acting_principal_last() -> No
     chain = [(p.id, p.type, p.email) for p in e.who.delegation]
     assert chain == [
         ("user:alice@example.com", "human", "alice@example.com"),
-        ("ci-builder@acme-ci.iam.gserviceaccount.com", "service", "ci-builder@acme-ci.iam.gserviceaccount.com"),
+        ("serviceAccount:ci-builder@acme-ci.iam.gserviceaccount.com", "service", "ci-builder@acme-ci.iam.gserviceaccount.com"),
         ("serviceAccount:deployer@acme-prod.iam.gserviceaccount.com", "service", "deployer@acme-prod.iam.gserviceaccount.com"),
     ]
     a = e.who.actor
@@ -258,7 +259,7 @@ def test_third_party_delegation_hop() -> None:
     assert hops == [
         ("serviceAccount:acme-prod.svc.id.goog[reports/writer]", "service", "reports/writer"),
         ("repo:acme/x:ref:refs/heads/main", "unknown", None),
-        ("reports-writer@acme-prod.iam.gserviceaccount.com", "service", "reports-writer"),
+        ("serviceAccount:reports-writer@acme-prod.iam.gserviceaccount.com", "service", "reports-writer"),
     ]
     assert e.who.actor.credential_type == "temporary"
 

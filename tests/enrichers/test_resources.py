@@ -92,8 +92,29 @@ def test_request_tags_fill_the_first_resource_without_an_inventory() -> None:
     (e, *_) = connector_events("ipv6_source_address.jsonl")
     e.what.resources = [Resource(id="arn:aws:iam::111122223333:role/new-role")]
     e.what.request = orjson.dumps({"tags": [{"key": "env", "value": "prod"}]}).decode()
+    e.what.operation, e.what.activity = "CreateRole", "create"
     assert ResourceTagsEnricher(None).enrich(e) == "request"
     assert e.what.resources[0].tags is not None and e.what.resources[0].tags[0].key == "env"
+
+
+@pytest.mark.parametrize(("operation", "activity", "tagged"), [
+    ("CreateRole", "create", True),
+    ("TagRole", "update", True),
+    ("Microsoft.Resources/tags/write", "update", True),
+    ("AssumeRole", "login", False),  # session tags belong to the session, not to the role
+    ("UpdateAssumeRolePolicy", "update", False),
+    ("ListRoleTags", "read", False),
+])
+def test_request_tags_are_the_target_s_only_when_the_call_creates_or_tags_it(
+    operation: str, activity: str, tagged: bool
+) -> None:
+    (e, *_) = connector_events("ipv6_source_address.jsonl")
+    e.what.resources = [Resource(id="arn:aws:iam::111122223333:role/app")]
+    e.what.operation, e.what.activity = operation, activity  # type: ignore[assignment]
+    e.what.request = orjson.dumps({"roleArn": "arn:aws:iam::111122223333:role/app",
+                                   "tags": [{"key": "project", "value": "blue"}]}).decode()
+    ResourceTagsEnricher(None).enrich(e)
+    assert (e.what.resources[0].tags is not None) is tagged
 
 
 @pytest.mark.parametrize(("text", "problem"), [
