@@ -296,8 +296,9 @@ def source_address(value: str | None) -> tuple[str | None, str | None, str | Non
         return None, None, None, ()
     if "," in value:
         parts = [p.strip() for p in value.split(",") if p.strip()]
-        ips = [ip_or_domain(p)[0] for p in parts]
-        if ips and all(ips):
+        found = [ip_or_domain(p)[0] for p in parts]
+        ips = [i for i in found if i]
+        if ips and len(ips) == len(found):
             chosen = next((i for i in ips if not _internal(i)), ips[0])
             rest = list(ips)
             rest.remove(chosen)

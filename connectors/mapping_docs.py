@@ -12,6 +12,7 @@ identity tables are read from the connectors' own table modules.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from connectors.aws_cloudtrail import targets as aws
@@ -93,18 +94,18 @@ FIELDS: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     return out
 
 
 def _target_rows(tables: dict) -> list[tuple[str, ...]]:
-    return [(f"`{r.action}`", f"`{r.path_text}`", r.type) for rules in tables.values() for r in rules]
+    return [(f"`{r.action}`", f"`{r.path_text}`", str(r.type)) for rules in tables.values() for r in rules]
 
 
 def _privilege_rows(tables: dict) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for rules in tables.values():
         for r in rules:
             def show(v: object) -> str:
