@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from pipelines.errors import UsageError
+from connectors.usage import UsageError
 
 DEFAULT_SEED = 7
 DEFAULT_DAY = date(2025, 1, 14)  # a Tuesday: office hours show in the time spread

@@ -272,7 +272,7 @@ def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
 def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     no_extra(extra)
     try:
-        from pipelines.sampledata import generate
+        from connectors.sampledata import generate
     except ImportError as exc:
         _error(f"the sample generator is not available: {exc}")
         return 1

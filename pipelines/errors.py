@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from connectors.usage import UsageError, no_extra
 
-
-class UsageError(Exception):
-    """A problem with the arguments or the input: reported as ``cloudaudit: error: ...``, exit status 2."""
-
-
-def no_extra(extra: Sequence[str]) -> None:
-    """Commands that take no Beam options: leftover arguments are a usage error, not silently ignored."""
-    if extra:
-        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
+__all__ = ["UsageError", "last_line", "no_extra"]
 
 
 def last_line(exc: BaseException) -> str:
