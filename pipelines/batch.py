@@ -1,11 +1,14 @@
 """The batch pipeline: files -> normalize -> deduplicate -> SIEM lines, Parquet, raw archive, dead letters.
 
 ```
-patterns ─ ReadFiles ─┬─ segments ── DedupAndStore ─┬─ siem ─────── WriteJsonLines(OUT/siem/)
-                      │                (writes OUT/cold/events, OUT/cold/raw)
-                      └─ deadletters ─┬─────────────┴─ deadletters
-                                      └─ Flatten ───── WriteJsonLines(OUT/deadletters/)
+patterns ─ ReadFiles ─┬─ segments ── DedupAndStore ─┬─ siem ─ [Detect] ─┬─ WriteJsonLines(OUT/siem/)
+sources ── ReadBlobs ─┤   (writes OUT/cold/events,  │                    └─ Sinks ─┐
+                      │    OUT/cold/raw)            │                              │
+                      └─ deadletters ───────────────┴─ deadletters ────────────────┴─ DeadLetters(OUT/deadletters/)
 ```
+
+The stages are shared with streaming (``pipelines.stages``); the read and store stages keep event
+batches in spill files (``pipelines.spill``) and shuffle only pointers to them.
 
 Every element on the hot path is a batch (spill pointers, or one bytes value holding many JSON lines):
 Beam's per-element cost on the local runner is far above the per-event work.
@@ -20,7 +23,6 @@ from collections.abc import Callable, Sequence
 
 import apache_beam as beam
 import orjson
-from apache_beam import coders
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
@@ -46,23 +48,9 @@ from pipelines.read import ReadFiles
 from pipelines.settings import RunConfig, Settings
 from pipelines.sinks import SinkConfig, WriteToSinks, check_sinks
 from pipelines.sources import ReadBatchSources, ReadBlobs, check_sources, describe, flatten_outputs
-from pipelines.store import DedupAndStore
+from pipelines.stages.cold import DedupAndStore
+from pipelines.stages.deadletters import DeadLetters, WriteJsonLines
 from pipelines.summary import Summary, from_counters
-
-
-class WriteJsonLines(beam.PTransform):
-    """Batches of JSON lines (bytes, lines joined by newlines) -> ``prefix-SSSSS-of-NNNNN.jsonl``."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self._prefix = prefix
-
-    def expand(self, batches: beam.PCollection[bytes]) -> beam.PCollection[str]:
-        # Beam 2.77 writes S3 objects by multipart upload and cannot write an empty one (S3 refuses a
-        # CompleteMultipartUpload without parts), so on object stores an empty output writes no file.
-        return batches | beam.io.WriteToText(
-            self._prefix, file_name_suffix=".jsonl", coder=coders.BytesCoder(), skip_if_empty="://" in self._prefix
-        )
 
 
 def build(
@@ -73,7 +61,11 @@ def build(
     sources: Sequence[SourceSpec] = (),
     sinks: Sequence[SinkConfig] = (),
     enrichment: ReferenceData | None = None,
+    detect: beam.PTransform | None = None,
 ) -> None:
+    """The batch graph: read + normalize + enrich -> dedup + cold storage -> [detect] -> SIEM files and
+    sinks -> dead letters. ``detect`` (detection rules) takes the SIEM JSON-lines batches of new events and
+    returns them (its alerts are its own outputs)."""
     # Files, sources or both: each gives segments and dead letters, flattened into one store stage.
     segments, read_dead = [], []
     reference = enrichment_side_input(pipeline, enrichment)  # enrichment data: one side input
@@ -91,13 +83,13 @@ def build(
         segments.append(from_sources[ReadBlobs.SEGMENTS])
         read_dead.append(from_sources[ReadBlobs.DEADLETTERS])
     stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> DedupAndStore(layout, settings)
+    siem = stored[DedupAndStore.SIEM]
+    if detect is not None:
+        siem = siem | "Detect" >> detect
     # SIEM sinks take the same batches as the SIEM files; their dead letters join the others.
-    sink_dead = [stored[DedupAndStore.SIEM] | "Sinks" >> WriteToSinks(sinks)] if sinks else []
-    deadletters = (
-        (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "AllDeadLetters" >> beam.Flatten()
-    )
-    siem_files = stored[DedupAndStore.SIEM] | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
-    dead_files = deadletters | "WriteDeadLetters" >> WriteJsonLines(layout.deadletters_prefix)
+    sink_dead = [siem | "Sinks" >> WriteToSinks(sinks)] if sinks else []
+    siem_files = siem | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
+    dead_files = (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "DeadLetters" >> DeadLetters(layout)
     add_manifest(layout.root, layout.run_id, stored[DedupAndStore.MANIFEST], siem_files, dead_files)
 
 

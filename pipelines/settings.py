@@ -61,3 +61,31 @@ class RunConfig:
     sinks: list[SinkConfig] = field(default_factory=list)  # SIEM sinks (pipelines.sinks), besides the files
     # Enrichment reference files (enrichers.config); None: no reference data, the bundled action catalog only.
     enrichment: EnrichmentConfig | None = None
+
+
+MICROS = 1_000_000
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """What the streaming stages need besides ``Settings``; pickled into the DoFns."""
+
+    window_seconds: int = DEFAULT_WINDOW_SECONDS
+    allowed_lateness_seconds: int = DEFAULT_ALLOWED_LATENESS_SECONDS
+    dedup_ttl_seconds: int = DEFAULT_DEDUP_TTL_SECONDS
+
+    @property
+    def window_us(self) -> int:
+        return self.window_seconds * MICROS
+
+    @property
+    def lateness_us(self) -> int:
+        return self.allowed_lateness_seconds * MICROS
+
+    @property
+    def ttl_us(self) -> int:
+        return self.dedup_ttl_seconds * MICROS
+
+    @classmethod
+    def of(cls, config: RunConfig) -> StreamSettings:
+        return cls(config.window_seconds, config.allowed_lateness_seconds, config.dedup_ttl_seconds)

@@ -353,8 +353,10 @@ def test_enrichment_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
             raise ValueError("directory.csv: line 3: not CSV")
         return contexts[min(len(loads), 2) - 1]
 
-    monkeypatch.setattr(streaming, "load_context", load)
-    monkeypatch.setattr(streaming.time, "monotonic", lambda: clock[0])
+    from pipelines.stages import normalize
+
+    monkeypatch.setattr(normalize, "load_context", load)
+    monkeypatch.setattr(normalize.time, "monotonic", lambda: clock[0])
     refresh = streaming.EnrichmentRefresh(EnrichmentConfig(refresh_seconds=60))
     assert refresh.current() is contexts[0] and len(loads) == 1
     clock[0] += 30
