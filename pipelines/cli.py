@@ -134,6 +134,9 @@ def build_parser() -> _Parser:
     run.add_argument("--no-raw", action="store_true",
                      help="do not keep the original records (no event.raw, no raw archive)")
     run.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")
+    run.add_argument("--config", metavar="RUN_YAML",
+                     help="run configuration file (sources, sinks, enrichment, rules, windows, output, beam "
+                     "options; docs/deploy-dataflow.md); options given here override it")
     run.set_defaults(func=_cmd_run)
     add_source_arguments(run)  # --source, --start/--end, --streaming and its knobs; kinds in the epilog
     add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
@@ -187,6 +190,11 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if args.config:  # the run file first, the command line on top
+        from pipelines.config import check_rules, merge_run_file
+
+        extra = merge_run_file(args, build_parser().parse_args(["run"]), extra)
+        check_rules(getattr(args, "rules", None))
     config = RunConfig(
         inputs=args.input,
         output=args.output,
