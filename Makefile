@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Azurite (Azure Blob stand-in) comes from the npm registry into .tools/; tests that need it skip without it.
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: setup tools demo test lint schemas bench clean
+.PHONY: setup tools demo test lint schemas bench clean dataflow-template dataflow-requirements dataflow-verify
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,5 +43,16 @@ schemas: $(STAMP)
 bench: $(STAMP)
 	bash benchmarks/run_all.sh
 
+# Dataflow (docs/deploy-dataflow.md): the image's build context and the Flex Template's metadata.json in
+# build/dataflow-template/; the pinned worker requirements; the context checked in a fresh venv (no Docker).
+dataflow-template: $(STAMP)
+	$(BIN)/python dataflow/make_template.py --out build/dataflow-template
+
+dataflow-requirements: $(STAMP)
+	$(BIN)/python dataflow/pin_requirements.py --extras aws,gcp,azure,sinks > dataflow/requirements.txt
+
+dataflow-verify: dataflow-template
+	PYTHON=$(PYTHON) bash dataflow/verify_context.sh build/dataflow-template build/dataflow-venv
+
 clean:
-	rm -rf demo-out out bench-out .pytest_cache .ruff_cache
+	rm -rf demo-out out bench-out build .pytest_cache .ruff_cache

@@ -256,12 +256,22 @@ def template_argv(values: dict[str, Any]) -> list[str]:
     return argv
 
 
-def metadata(name: str, description: str, streaming: bool = False) -> dict[str, Any]:
-    """The Flex Template's metadata.json, every parameter with its label, help text and regex."""
+def metadata(name: str, description: str, streaming: bool = True) -> dict[str, Any]:
+    """The Flex Template's metadata.json, every parameter with its label, help text and regex. One
+    template runs batch and streaming (``--parameters streaming=true``); streaming jobs default to
+    exactly-once, and at-least-once is allowed (docs/deploy-dataflow.md says when to choose it)."""
     params = []
     for p in PARAMETERS:
         entry: dict[str, Any] = {"name": p.name, "label": p.label, "helpText": p.help, "isOptional": True}
         if p.regex:
             entry["regexes"] = [p.regex]
         params.append(entry)
-    return {"name": name, "description": description, "streaming": streaming, "parameters": params}
+    return {
+        "name": name,
+        "description": description,
+        "streaming": streaming,
+        "supportsAtLeastOnce": True,
+        "supportsExactlyOnce": True,
+        "defaultStreamingMode": "EXACTLY_ONCE",
+        "parameters": params,
+    }
