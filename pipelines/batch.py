@@ -30,7 +30,7 @@ from connectors.sources import SourceSpec
 from enrichers.beam import prepare as prepare_enrichment
 from enrichers.beam import side_input as enrichment_side_input
 from enrichers.context import ReferenceData
-from pipelines.errors import UsageError
+from pipelines.errors import Submitted, UsageError, detached, job_text
 from pipelines.layout import Layout, new_run_id
 from pipelines.manifest import add_manifest, leftover_remote_temp
 from pipelines.metrics import query_counters
@@ -138,11 +138,17 @@ def execute(
     """Run a built batch pipeline to the end, remove its spill folder, and write and return the checked
     summary (the run command's and the replay command's common ending)."""
     started = time.monotonic()
+    gone = False  # the job runs on elsewhere (Flex Template launch, --no_wait_until_finish)
     try:
         result = pipeline.run()
-        result.wait_until_finish()
+        gone = detached(pipeline.options, result)
+        if not gone:
+            result.wait_until_finish()
     finally:
-        _remove(layout.spill_dir)
+        if not gone:  # a job that runs on still reads its spill files
+            _remove(layout.spill_dir)
+    if gone:
+        raise Submitted(job_text(result))
     elapsed = time.monotonic() - started
 
     summary = from_counters(

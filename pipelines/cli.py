@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import orjson
 
-from pipelines.errors import UsageError, last_line, no_extra
+from pipelines.errors import Submitted, UsageError, last_line, no_extra
 
 PROG = "cloudaudit"
 
@@ -214,6 +214,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
     except UsageError:
         raise
+    except Submitted as done:  # the job runs on in the cloud (Flex Template launch, --no_wait_until_finish)
+        print(f"{PROG}: {done}", file=sys.stderr, flush=True)
+        return 0
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()

@@ -31,7 +31,7 @@ from apache_beam.typehints import typehints
 from connectors.sources import SourceSpec, StreamSource
 from enrichers.beam import prepare as prepare_enrichment
 from pipelines.batch import write_summary
-from pipelines.errors import UsageError
+from pipelines.errors import Submitted, UsageError, detached, job_text
 from pipelines.layout import Layout, new_run_id
 from pipelines.local.runner import runner_text
 from pipelines.local.streaming import (
@@ -283,6 +283,8 @@ def run(
     started = time.monotonic()
     with drain_on_interrupt(loop, progress):
         result = pipeline.run(test_runner_api=False)  # no runner-API round trip: it would replay the loop
+        if not local and detached(pipeline.options, result):
+            raise Submitted(job_text(result))
         result.wait_until_finish()
     elapsed = time.monotonic() - started
     # Locally, this process's tally; elsewhere the workers' Beam counters are the tally.
