@@ -36,4 +36,4 @@ def job_text(result: object) -> str:
     job_id = getattr(result, "job_id", None)
     if callable(job_id) and getattr(result, "has_job", False):
         return f"submitted job {job_id()}; follow it in the runner's console"
-    return "job graph written for the launcher (template); follow the job in the runner's console"
+    return "job handed to the runner (no job id here: a template launch or a dry run); follow it in the runner's console"

@@ -137,7 +137,6 @@ def read_stage(
     pipeline: beam.Pipeline,
     config: RunConfig,
     stream: StreamSettings,
-    local: bool,
     sources: Sequence[StreamSource] | None,
     blobs: beam.PTransform | None,
     loop: PollLoop | None,
@@ -188,7 +187,7 @@ def build_streaming(
 ) -> None:
     """The streaming graph: read -> StreamStages -> [detect] -> sinks -> dead letters."""
     stream = StreamSettings.of(config)
-    read = read_stage(pipeline, config, stream, local, sources, blobs, loop)
+    read = read_stage(pipeline, config, stream, sources, blobs, loop)
     live = read | "Stages" >> StreamStages(layout, config.settings, stream, local)
     if detect is not None:
         live = live | "Detect" >> detect

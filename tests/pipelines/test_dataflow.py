@@ -144,3 +144,26 @@ def test_streaming_graph_for_dataflow() -> None:
     assert read.subscription == "projects/audit-prod-4711/subscriptions/audit-logs"
     assert (read.timestamp_attribute, read.id_attribute) == ("ts", "id")
     assert b"PollSourcesFn" in blob and b"DedupWindowFn" in blob
+
+
+@pytest.mark.slow
+def test_command_line_submits_to_dataflow_without_waiting(cloudaudit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`cloudaudit run ... --runner DataflowRunner --no_wait_until_finish` (what the Flex Template launcher
+    runs) builds the job and ends with 'submitted' instead of waiting for a summary; nothing is written
+    for a job that runs on elsewhere, and its spill folder is left to it."""
+    import orjson
+
+    from tests.pipelines.conftest import CLOUDTRAIL_FILE
+
+    src = tmp_path / "trail.json"
+    src.write_bytes(orjson.dumps(CLOUDTRAIL_FILE))
+    out = tmp_path / "out"
+    p = cloudaudit(
+        "run", "--input", str(src), "--output", str(out),
+        "--runner=DataflowRunner", "--project=audit-prod-4711", "--region=europe-west1",
+        f"--temp_location={BUCKET}/tmp", f"--sdk_container_image={IMAGE}", "--dry_run=True",
+        "--no_wait_until_finish",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "cloudaudit: job handed to the runner" in p.stderr, p.stderr
+    assert not list(out.rglob("_summary.json"))
