@@ -119,3 +119,17 @@ def test_metadata_json_is_generated_from_the_parameters() -> None:
     assert on_disk == metadata(on_disk["name"], on_disk["description"], on_disk["streaming"])
     for param in on_disk["parameters"]:
         assert param["label"] and param["helpText"] and param.get("regexes")
+
+
+def test_template_entry_runs_the_pipeline(tmp_path: Path) -> None:
+    """The Flex Template's entry point with Beam-style parameters, run locally end to end."""
+    from pipelines.template import main
+
+    src = tmp_path / "trail.json"
+    src.write_bytes(orjson.dumps(CLOUDTRAIL_FILE))
+    path = write(tmp_path, "output: {raw: false}\n")
+    code = main([f"--config={path}", f"--input={src}", f"--output={tmp_path / 'out'}", "--batch_size=100",
+                 "--direct_num_workers=1"])  # fmt: skip
+    assert code == 0
+    assert list((tmp_path / "out" / "cold" / "events").rglob("*.parquet"))
+    assert not list((tmp_path / "out" / "cold").rglob("*.jsonl.gz"))
