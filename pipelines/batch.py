@@ -7,8 +7,10 @@ sources ── ReadBlobs ─┤   (writes OUT/cold/events,  │                 
                       └─ deadletters ───────────────┴─ deadletters ────────────────┴─ DeadLetters(OUT/deadletters/)
 ```
 
-The stages are shared with streaming (``pipelines.stages``); the read and store stages keep event
-batches in spill files (``pipelines.spill``) and shuffle only pointers to them.
+The stages are shared with streaming (``pipelines.stages``). On Beam's local runners the read and store
+stages keep event batches in spill files (``pipelines.spill``) and shuffle only pointers to them; on
+distributed runners (Dataflow) the event batches go through the runner's own shuffle
+(``pipelines.stages.shuffle``).
 
 Every element on the hot path is a batch (spill pointers, or one bytes value holding many JSON lines):
 Beam's per-element cost on the local runner is far above the per-event work.
@@ -25,6 +27,7 @@ import apache_beam as beam
 import orjson
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
 
 from connectors.sources import SourceSpec
 from enrichers.beam import prepare as prepare_enrichment
@@ -50,6 +53,7 @@ from pipelines.sinks import SinkConfig, WriteToSinks, check_sinks
 from pipelines.sources import ReadBatchSources, ReadBlobs, check_sources, describe, flatten_outputs
 from pipelines.stages.cold import DedupAndStore
 from pipelines.stages.deadletters import DeadLetters, WriteJsonLines
+from pipelines.stages.shuffle import ShuffleDedupAndStore, ShuffleReadBlobs, ShuffleReadFiles, shuffles_events
 from pipelines.summary import Summary, from_counters
 
 
@@ -62,10 +66,16 @@ def build(
     sinks: Sequence[SinkConfig] = (),
     enrichment: ReferenceData | None = None,
     detect: beam.PTransform | None = None,
+    shuffle: bool = False,
 ) -> None:
     """The batch graph: read + normalize + enrich -> dedup + cold storage -> [detect] -> SIEM files and
     sinks -> dead letters. ``detect`` (detection rules) takes the SIEM JSON-lines batches of new events and
-    returns them (its alerts are its own outputs)."""
+    returns them (its alerts are its own outputs). ``shuffle``: event batches go through the runner's
+    GroupByKey (distributed runners, ``pipelines.stages.shuffle``) instead of spill files (local runners)."""
+    read_files, read_blobs, store = (
+        (ShuffleReadFiles, ShuffleReadBlobs, ShuffleDedupAndStore) if shuffle else (ReadFiles, ReadBlobs, DedupAndStore)
+    )
+    spill_dir = "" if shuffle else layout.spill_dir
     # Files, sources or both: each gives segments and dead letters, flattened into one store stage.
     segments, read_dead = [], []
     reference = enrichment_side_input(pipeline, enrichment)  # enrichment data: one side input
@@ -73,16 +83,16 @@ def build(
         read = (
             pipeline
             | "Inputs" >> beam.Create(list(patterns))
-            | "ReadFiles" >> ReadFiles(settings, layout.spill_dir, reference)
+            | "ReadFiles" >> read_files(settings, spill_dir, reference)
         )
         segments.append(read[ReadFiles.SEGMENTS])
         read_dead.append(read[ReadFiles.DEADLETTERS])
     if sources:
         blobs = pipeline | "Sources" >> ReadBatchSources(sources)
-        from_sources = blobs | "ReadBlobs" >> ReadBlobs(settings, layout.spill_dir, reference)
+        from_sources = blobs | "ReadBlobs" >> read_blobs(settings, spill_dir, reference)
         segments.append(from_sources[ReadBlobs.SEGMENTS])
         read_dead.append(from_sources[ReadBlobs.DEADLETTERS])
-    stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> DedupAndStore(layout, settings)
+    stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> store(layout, settings)
     siem = stored[DedupAndStore.SIEM]
     if detect is not None:
         siem = siem | "Detect" >> detect
@@ -127,7 +137,8 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     )
 
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment)
+    shuffle = config.shuffle if config.shuffle is not None else shuffles_events(options.view_as(StandardOptions).runner)
+    build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment, shuffle=shuffle)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     return execute(pipeline, layout, runner, inputs, config.output, files)
 

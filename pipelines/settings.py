@@ -61,6 +61,9 @@ class RunConfig:
     sinks: list[SinkConfig] = field(default_factory=list)  # SIEM sinks (pipelines.sinks), besides the files
     # Enrichment reference files (enrichers.config); None: no reference data, the bundled action catalog only.
     enrichment: EnrichmentConfig | None = None
+    # Batch: event batches through the runner's shuffle (True) or spill files (False); None: spill files on
+    # Beam's local runners, the shuffle elsewhere (pipelines.stages.shuffle).
+    shuffle: bool | None = None
 
 
 MICROS = 1_000_000

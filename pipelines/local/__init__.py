@@ -7,8 +7,8 @@
   credential lookup in front of the storage emulator.
 
 This is the only package that uses private Beam names. On other runners (Dataflow) the pipeline is
-plain Beam: the stages in ``pipelines.stages``, the runner's own shuffle and Beam ``Metrics``.
-Batch's spill files (``pipelines.spill``, used by ``pipelines.read`` and ``pipelines.store``) still run
-on every runner: they keep event batches off the shuffle, which pays on the local runner and costs
-little elsewhere.
+plain Beam: the stages in ``pipelines.stages``, the runner's own shuffle (``pipelines.stages.shuffle``)
+and Beam ``Metrics``. Batch's spill files (``pipelines.spill``, used through ``pipelines.read`` and
+``pipelines.store``) are used on the local runners only; the module stays where it is while issue 10
+rewrites it (data-only format).
 """

@@ -8,7 +8,8 @@ stage              batch                                        streaming
 read + normalize   ``pipelines.read.ReadFiles``,                 ``streams.PollSourcesFn`` (SQS, Event Hubs),
 and enrich         ``pipelines.sources.ReadBlobs``               ``ReadFromPubSub`` + ``normalize.NormalizeBlobs``
 deduplicate        ``pipelines.store.DedupAndStore``             ``dedup.DedupWindowFn`` (state + timers)
-                   (GroupByKey per partition)
+                   (GroupByKey per partition; on distributed
+                   runners ``shuffle.ShuffleDedupAndStore``)
 detect             plugs in here: after enrichment and dedup, on the SIEM JSON-lines batches, before the
                    sinks (``pipelines.batch.build(detect=...)``, ``pipelines.streaming.build_streaming``)
 sinks              ``pipelines.sinks.WriteToSinks``              the same, on ``dedup.LIVE`` (not windowed)

@@ -101,13 +101,18 @@ def test_batch_graph_for_dataflow() -> None:
     pipeline = beam.Pipeline(options=dataflow_options())
     layout = Layout(f"{BUCKET}/out", "run-1")
     sinks = [parse_sink("hec:https://splunk.example.com:8088?index=audit")]
-    batch.build(pipeline, [f"{BUCKET}/AWSLogs/**"], layout, Settings(), sinks=sinks)
+    from pipelines.stages.shuffle import shuffles_events
+
+    assert shuffles_events("DataflowRunner") and not shuffles_events("FnApiRunner")
+    batch.build(pipeline, [f"{BUCKET}/AWSLogs/**"], layout, Settings(), sinks=sinks, shuffle=True)
     names, urns, blob = check_common(pipeline.run())
     expected = ("ReadFiles/", "DedupAndStore/", "Sinks/", "WriteSiem/", "DeadLetters/", "ManifestWrite/")
     for stage in expected:
         assert any(n.startswith(stage) for n in names), stage
     assert "beam:transform:group_by_key:v1" in urns  # the runner's own shuffle
-    assert b"pipelines.store" in blob  # the store stage's DoFn travels by reference to the package
+    # Event batches go through the runner's shuffle, not spill files.
+    assert b"ShuffleReadFilesFn" in blob and b"StoreBatchesFn" in blob
+    assert b"write_spill" not in blob and b"_tmp-run-1" not in blob
 
 
 @pytest.mark.slow
