@@ -8,7 +8,7 @@ AZURITE := .tools/node_modules/.bin/azurite-blob
 # ECS field definitions (ecs_flat) for the ECS projection tests; they skip without it.
 ECS_FLAT := .tools/node_modules/@elastic/ecs/generated/ecs_flat.js
 
-.PHONY: setup tools demo test lint schemas bench clean infra-check constraints
+.PHONY: setup tools demo test lint schemas bench clean infra-check constraints dataflow-template dataflow-requirements dataflow-verify
 
 # constraints.txt pins every package to the version the test suite passed with, so a fresh machine (and
 # CI) installs what was tested; `make constraints` rewrites it from the current venv after an upgrade.
@@ -74,5 +74,16 @@ schemas: $(STAMP)
 bench: $(STAMP)
 	bash benchmarks/run_all.sh
 
+# Dataflow (docs/deploy-dataflow.md): the image's build context and the Flex Template's metadata.json in
+# build/dataflow-template/; the pinned worker requirements; the context checked in a fresh venv (no Docker).
+dataflow-template: $(STAMP)
+	$(BIN)/python dataflow/make_template.py --out build/dataflow-template
+
+dataflow-requirements: $(STAMP)
+	$(BIN)/python dataflow/pin_requirements.py --extras aws,gcp,azure,sinks > dataflow/requirements.txt
+
+dataflow-verify: dataflow-template
+	PYTHON=$(PYTHON) bash dataflow/verify_context.sh build/dataflow-template build/dataflow-venv
+
 clean:
-	rm -rf demo-out out bench-out .pytest_cache .ruff_cache
+	rm -rf demo-out out bench-out build .pytest_cache .ruff_cache

@@ -3,6 +3,11 @@ one delivery, acknowledged by deleting it), or through a TestStream of the same 
 
     python benchmarks/bench_streaming.py [--events 50000] [--per-file 500] [--mode queue|teststream]
                                          [--window 300] [--shards 2]
+    python benchmarks/bench_streaming.py --mode latency [--seconds 90] [--rate 20] [--per-file 10]
+
+Latency mode publishes files of current-time events steadily (``--rate`` files/s for ``--seconds``) to
+the local file queue while the stream runs with a local Splunk HEC stand-in as its SIEM sink, and prints
+the arrival-to-SIEM latency (publish -> indexed) p50/p99/max over every event.
 
 Prints events/s over the streaming run's own elapsed time (start-up and the idle wait before the stop
 are included in the wall time printed beside it), and the run summary. Events are generated fake-shaped
@@ -67,7 +72,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=50_000)
     ap.add_argument("--per-file", type=int, default=500)
-    ap.add_argument("--mode", choices=("queue", "teststream"), default="queue")
+    ap.add_argument("--mode", choices=("queue", "teststream", "latency"), default="queue")
+    ap.add_argument("--seconds", type=float, default=90.0, help="latency mode: how long to publish")
+    ap.add_argument("--rate", type=float, default=20.0, help="latency mode: files published per second")
     ap.add_argument("--window", type=int, default=300)
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--keep", action="store_true")
@@ -81,6 +88,8 @@ def main() -> int:
     from pipelines.summary import format_summary
     from tests.pipelines.test_streaming_support import FileQueue
 
+    if args.mode == "latency":
+        return latency(args)
     files = trail(args.events, args.per_file, seed=7)
     with workdir(args.keep, name="cloudaudit-bench-stream-") as work:
         config = RunConfig(
@@ -111,6 +120,91 @@ def main() -> int:
         f"{summary.written_total} written, {summary.duplicates_dropped} duplicates"
     )
     return 0 if summary.invariant_holds else 1
+
+
+def latency(args: argparse.Namespace) -> int:
+    """Publish current-time CloudTrail files steadily; measure publish -> indexed in the HEC stand-in."""
+    import os
+    import threading
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from pipelines import streaming
+    from pipelines.settings import RunConfig, Settings
+    from pipelines.sinks import parse_sink
+    from pipelines.summary import format_summary
+    from tests.pipelines.test_streaming_support import FileQueue
+    from tests.sinks.servers import HecServer
+
+    class TimedHec(HecServer):
+        """Records when each event (by CloudTrail eventID) was indexed."""
+
+        def __init__(self, token: str) -> None:
+            super().__init__(token)
+            self.arrived: dict[str, float] = {}
+
+        def handle_post(self, h):  # type: ignore[no-untyped-def]
+            answer = super().handle_post(h)
+            now = time.time()
+            with self.lock:
+                for envelope in self.events[len(self.arrived):]:
+                    self.arrived.setdefault(envelope["event"]["source"]["native_id"], now)
+            return answer
+
+    published: dict[str, float] = {}
+    token = "bench-latency-token"
+    os.environ["SPLUNK_HEC_TOKEN"] = token
+    template = orjson.loads(trail(1, 1, seed=7)[0])["Records"][0]
+    with workdir(args.keep, name="cloudaudit-bench-latency-") as work, TimedHec(token) as hec:
+        queue = work / "queue"
+        queue.mkdir()
+
+        def publish() -> None:
+            n = 0
+            interval = 1.0 / args.rate
+            end = time.monotonic() + args.seconds
+            while time.monotonic() < end:
+                now = datetime.now(UTC)
+                records = []
+                for _ in range(args.per_file):
+                    r = dict(template, eventID=f"00000000-0000-4000-9000-{n:012d}",
+                             eventTime=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                    records.append(r)
+                    n += 1
+                tmp = queue / f".m{n:08d}"
+                tmp.write_bytes(orjson.dumps({"Records": records}))
+                stamp = time.time()
+                for r in records:
+                    published[r["eventID"]] = stamp
+                tmp.rename(queue / f"m{n:08d}.json")  # FileQueue skips dot files: appears whole
+                time.sleep(interval)
+
+        publisher = threading.Thread(target=publish, daemon=True)
+        config = RunConfig(
+            output=str(work / "out"), settings=Settings(dedup_shards=args.shards), streaming=True,
+            idle_stop_seconds=3.0, window_seconds=args.window,
+            sinks=[parse_sink(f"hec:{hec.url}?batch_events=500")],
+        )
+        publisher.start()
+        summary = streaming.run(config, lambda _m: None, sources=[FileQueue(str(queue))])
+        publisher.join()
+        lat = sorted(hec.arrived[i] - published[i] for i in published if i in hec.arrived)
+    print(format_summary(summary))
+    if not lat:
+        print("no event reached the SIEM")
+        return 1
+
+    def pct(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))]
+
+    print(
+        f"\nstreaming latency: {len(published)} events published over {args.seconds:g}s "
+        f"({args.rate:g} files/s x {args.per_file}), {len(lat)} indexed; publish -> SIEM "
+        f"p50 {pct(0.50):.2f}s, p99 {pct(0.99):.2f}s, max {lat[-1]:.2f}s "
+        f"(cold-storage window {args.window}s)"
+    )
+    return 0 if summary.invariant_holds and len(lat) == len(published) else 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any
 
-from pipelines.errors import UsageError
+from connectors.usage import UsageError
 
 
 class ReferenceDataError(UsageError):

@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from pipelines.errors import no_extra
+from connectors.usage import no_extra
 
 ENRICH_EXAMPLES = """\
 examples:

@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from pipelines.errors import UsageError
+from connectors.usage import UsageError
 
 DEFAULT_REFRESH_SECONDS = 300
 

@@ -1,11 +1,16 @@
 """The batch pipeline: files -> normalize -> deduplicate -> SIEM lines, Parquet, raw archive, dead letters.
 
 ```
-patterns ─ ReadFiles ─┬─ segments ── DedupAndStore ─┬─ siem ─────── WriteJsonLines(OUT/siem/)
-                      │                (writes OUT/cold/events, OUT/cold/raw)
-                      └─ deadletters ─┬─────────────┴─ deadletters
-                                      └─ Flatten ───── WriteJsonLines(OUT/deadletters/)
+patterns ─ ReadFiles ─┬─ segments ── DedupAndStore ─┬─ siem ─ [Detect] ─┬─ WriteJsonLines(OUT/siem/)
+sources ── ReadBlobs ─┤   (writes OUT/cold/events,  │                    └─ Sinks ─┐
+                      │    OUT/cold/raw)            │                              │
+                      └─ deadletters ───────────────┴─ deadletters ────────────────┴─ DeadLetters(OUT/deadletters/)
 ```
+
+The stages are shared with streaming (``pipelines.stages``). On Beam's local runners the read and store
+stages keep event batches in spill files (``pipelines.spill``) and shuffle only pointers to them; on
+distributed runners (Dataflow) the event batches go through the runner's own shuffle
+(``pipelines.stages.shuffle``).
 
 Every element on the hot path is a batch (spill pointers, or one bytes value holding many JSON lines):
 Beam's per-element cost on the local runner is far above the per-event work.
@@ -20,15 +25,15 @@ from collections.abc import Callable, Sequence
 
 import apache_beam as beam
 import orjson
-from apache_beam import coders
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
 
 from connectors.sources import SourceSpec
 from enrichers.beam import prepare as prepare_enrichment
 from enrichers.beam import side_input as enrichment_side_input
 from enrichers.context import ReferenceData
-from pipelines.errors import UsageError
+from pipelines.errors import Submitted, UsageError, detached, job_text
 from pipelines.layout import Layout, new_run_id
 from pipelines.manifest import add_manifest, leftover_remote_temp
 from pipelines.metrics import query_counters
@@ -46,23 +51,10 @@ from pipelines.read import ReadFiles
 from pipelines.settings import RunConfig, Settings
 from pipelines.sinks import SinkConfig, WriteToSinks, check_sinks
 from pipelines.sources import ReadBatchSources, ReadBlobs, check_sources, describe, flatten_outputs
-from pipelines.store import DedupAndStore
+from pipelines.stages.cold import DedupAndStore
+from pipelines.stages.deadletters import DeadLetters, WriteJsonLines
+from pipelines.stages.shuffle import ShuffleDedupAndStore, ShuffleReadBlobs, ShuffleReadFiles, shuffles_events
 from pipelines.summary import Summary, from_counters
-
-
-class WriteJsonLines(beam.PTransform):
-    """Batches of JSON lines (bytes, lines joined by newlines) -> ``prefix-SSSSS-of-NNNNN.jsonl``."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self._prefix = prefix
-
-    def expand(self, batches: beam.PCollection[bytes]) -> beam.PCollection[str]:
-        # Beam 2.77 writes S3 objects by multipart upload and cannot write an empty one (S3 refuses a
-        # CompleteMultipartUpload without parts), so on object stores an empty output writes no file.
-        return batches | beam.io.WriteToText(
-            self._prefix, file_name_suffix=".jsonl", coder=coders.BytesCoder(), skip_if_empty="://" in self._prefix
-        )
 
 
 def build(
@@ -75,7 +67,17 @@ def build(
     enrichment: ReferenceData | None = None,
     security_lake: str | None = None,
     security_lake_prefix: str = "cloudaudit",
+    detect: beam.PTransform | None = None,
+    shuffle: bool = False,
 ) -> None:
+    """The batch graph: read + normalize + enrich -> dedup + cold storage -> [detect] -> SIEM files and
+    sinks -> dead letters. ``detect`` (detection rules) takes the SIEM JSON-lines batches of new events and
+    returns them (its alerts are its own outputs). ``shuffle``: event batches go through the runner's
+    GroupByKey (distributed runners, ``pipelines.stages.shuffle``) instead of spill files (local runners)."""
+    read_files, read_blobs, store = (
+        (ShuffleReadFiles, ShuffleReadBlobs, ShuffleDedupAndStore) if shuffle else (ReadFiles, ReadBlobs, DedupAndStore)
+    )
+    spill_dir = "" if shuffle else layout.spill_dir
     # Files, sources or both: each gives segments and dead letters, flattened into one store stage.
     segments, read_dead = [], []
     reference = enrichment_side_input(pipeline, enrichment)  # enrichment data: one side input
@@ -83,27 +85,27 @@ def build(
         read = (
             pipeline
             | "Inputs" >> beam.Create(list(patterns))
-            | "ReadFiles" >> ReadFiles(settings, layout.spill_dir, reference)
+            | "ReadFiles" >> read_files(settings, spill_dir, reference)
         )
         segments.append(read[ReadFiles.SEGMENTS])
         read_dead.append(read[ReadFiles.DEADLETTERS])
     if sources:
         blobs = pipeline | "Sources" >> ReadBatchSources(sources)
-        from_sources = blobs | "ReadBlobs" >> ReadBlobs(settings, layout.spill_dir, reference)
+        from_sources = blobs | "ReadBlobs" >> read_blobs(settings, spill_dir, reference)
         segments.append(from_sources[ReadBlobs.SEGMENTS])
         read_dead.append(from_sources[ReadBlobs.DEADLETTERS])
-    stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> DedupAndStore(layout, settings)
+    stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> store(layout, settings)
+    siem = stored[DedupAndStore.SIEM]
+    if detect is not None:
+        siem = siem | "Detect" >> detect
     # SIEM sinks take the same batches as the SIEM files; their dead letters join the others.
-    sink_dead = [stored[DedupAndStore.SIEM] | "Sinks" >> WriteToSinks(sinks)] if sinks else []
-    deadletters = (
-        (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "AllDeadLetters" >> beam.Flatten()
-    )
-    siem_files = stored[DedupAndStore.SIEM] | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
+    sink_dead = [siem | "Sinks" >> WriteToSinks(sinks)] if sinks else []
+    siem_files = siem | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
     if security_lake:  # the OCSF copy for Security Lake (pipelines/securitylake.py)
         from pipelines.securitylake import WriteSecurityLake
 
         _ = stored[DedupAndStore.SIEM] | "SecurityLake" >> WriteSecurityLake(security_lake, security_lake_prefix)
-    dead_files = deadletters | "WriteDeadLetters" >> WriteJsonLines(layout.deadletters_prefix)
+    dead_files = (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "DeadLetters" >> DeadLetters(layout)
     add_manifest(layout.root, layout.run_id, stored[DedupAndStore.MANIFEST], siem_files, dead_files)
 
 
@@ -137,8 +139,9 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     progress(f"{reading_text(files, size, len(patterns), config.sources)}; run {layout.run_id} on {runner}")
 
     pipeline = beam.Pipeline(options=options)
+    shuffle = config.shuffle if config.shuffle is not None else shuffles_events(options.view_as(StandardOptions).runner)
     build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment,
-          config.security_lake, config.security_lake_prefix)
+          config.security_lake, config.security_lake_prefix, shuffle=shuffle)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     return execute(pipeline, layout, runner, inputs, config.output, files)
 
@@ -162,11 +165,17 @@ def execute(
     """Run a built batch pipeline to the end, remove its spill folder, and write and return the checked
     summary (the run command's and the replay command's common ending)."""
     started = time.monotonic()
+    gone = False  # the job runs on elsewhere (Flex Template launch, --no_wait_until_finish)
     try:
         result = pipeline.run()
-        result.wait_until_finish()
+        gone = detached(pipeline.options, result)
+        if not gone:
+            result.wait_until_finish()
     finally:
-        _remove(layout.spill_dir)
+        if not gone:  # a job that runs on still reads its spill files
+            _remove(layout.spill_dir)
+    if gone:
+        raise Submitted(job_text(result))
     elapsed = time.monotonic() - started
 
     summary = from_counters(

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, NoReturn, cast
 
 import orjson
 
-from pipelines.errors import UsageError, last_line, no_extra
+from pipelines.errors import Submitted, UsageError, last_line, no_extra
 
 PROG = "cloudaudit"
 
@@ -181,6 +181,9 @@ def build_parser() -> _Parser:
     run.add_argument("--no-raw", action="store_true",
                      help="do not keep the original records (no event.raw, no raw archive)")
     run.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")
+    run.add_argument("--config", metavar="RUN_YAML",
+                     help="run configuration file (sources, sinks, enrichment, rules, windows, output, beam "
+                     "options; docs/deploy-dataflow.md); options given here override it")
     run.set_defaults(func=_cmd_run)
     add_source_arguments(run)  # --source, --start/--end, --streaming and its knobs; kinds in the epilog
     add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
@@ -245,6 +248,11 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         # A failed step comes back as the pipeline's error, printed below as one line: Beam's own ERROR
         # record of it (with the worker's traceback) is for --verbose.
         logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
+    if args.config:  # the run file first, the command line on top
+        from pipelines.config import check_rules, merge_run_file
+
+        extra = merge_run_file(args, build_parser().parse_args(["run"]), extra)
+        check_rules(getattr(args, "rules", None))
     config = RunConfig(
         inputs=args.input,
         output=args.output,
@@ -268,6 +276,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
     except UsageError:
         raise
+    except Submitted as done:  # the job runs on in the cloud (Flex Template launch, --no_wait_until_finish)
+        print(f"{PROG}: {done}", file=sys.stderr, flush=True)
+        return 0
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
@@ -337,7 +348,7 @@ def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
 def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     no_extra(extra)
     try:
-        from pipelines.sampledata import generate
+        from connectors.sampledata import generate
     except ImportError as exc:
         _error(f"the sample generator is not available: {exc}")
         return 1

@@ -50,6 +50,14 @@ def new_run_id(now: datetime | None = None) -> str:
 class Layout:
     root: str
     run_id: str
+    # Streaming: ``-w<window start>-p<pane>``, so that each pane's files have their own names (the same
+    # writer writes batch partitions and streaming panes).
+    pane: str = ""
+
+    @property
+    def stem(self) -> str:
+        """What names this run's (or this pane's) files: the run id, and the pane in streaming."""
+        return f"{self.run_id}{self.pane}"
 
     def _join(self, *parts: str) -> str:
         return FileSystems.join(self.root, *parts)
@@ -75,7 +83,7 @@ class Layout:
         return self._join("cold", kind, f"provider={key.provider}", f"date={key.date}", f"hour={key.hour}")
 
     def parquet_path(self, key: PartitionKey) -> str:
-        return FileSystems.join(self.partition_dir("events", key), f"part-{self.run_id}-s{key.shard:03d}.parquet")
+        return FileSystems.join(self.partition_dir("events", key), f"part-{self.stem}-s{key.shard:03d}.parquet")
 
     def raw_path(self, key: PartitionKey) -> str:
-        return FileSystems.join(self.partition_dir("raw", key), f"part-{self.run_id}-s{key.shard:03d}.jsonl.gz")
+        return FileSystems.join(self.partition_dir("raw", key), f"part-{self.stem}-s{key.shard:03d}.jsonl.gz")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
@@ -39,3 +40,15 @@ def query_counters(result: Any) -> dict[str, int]:
             value = None
         pairs.append((m.key.metric.name, int(value if value is not None else m.attempted or 0)))
     return sum_counters(pairs)
+
+
+class PushCountsFn(beam.DoFn):
+    """Counts (a dict per read round or pane, from stages that count in plain dicts) -> Beam counters.
+
+    Stateful stages hand their counts downstream as elements rather than incrementing counters
+    themselves: counters incremented in a timer callback are not reported by every runner."""
+
+    def process(self, counts: dict[str, int]) -> None:
+        for name, value in counts.items():
+            if value:
+                Metrics.counter(NAMESPACE, name).inc(value)

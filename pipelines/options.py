@@ -9,27 +9,50 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import (
-    DirectOptions,
-    PipelineOptions,
-    StandardOptions,
-    _BeamArgumentParser,  # the parser Beam itself uses to tell its options apart
-)
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.errors import UsageError
-from pipelines.settings import DEFAULT_RUNNER, PARALLEL_MIN_BYTES
+from pipelines.local.runner import (  # noqa: F401 - the local runner's part, re-exported
+    beam_option_names,
+    parallelize_locally,
+    runner_text,
+    skip_adc_lookup,
+    unknown_beam_args,
+    worker_environment,
+)
+from pipelines.settings import DEFAULT_RUNNER
+
+
+class CloudauditOptions(PipelineOptions):
+    """The run's own parameters as Beam pipeline options (``--config``, ``--input``, ``--output``,
+    ``--source``, ``--sink``, ``--window``, ...: ``pipelines.config.PARAMETERS``), for the Dataflow Flex
+    Template and any launcher that speaks Beam options: ``pipelines.template`` turns them into a
+    ``cloudaudit run``. Beam's own options (``--runner``, ``--project``, ``--region``,
+    ``--temp_location``, ``--sdk_container_image``, ``--streaming``) work as in any Beam job."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: Any) -> None:
+        from pipelines.config import PARAMETERS
+
+        for p in PARAMETERS:
+            if p.kind == "list":
+                parser.add_argument(f"--{p.name}", action="append", default=None, help=p.help)
+            else:
+                parser.add_argument(f"--{p.name}", default=None, help=p.help)
 
 
 def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
     """Beam options from the pass-through arguments, with the local batch runner unless one is named.
 
-    Unknown options are an error here rather than Beam's quiet "discarding unparseable args".
+    Unknown options are an error here rather than Beam's quiet "discarding unparseable args"; so are the
+    run's own parameters in their Beam spelling (``--enrich_config``): ``cloudaudit run`` has its own
+    options for them, and ``pipelines.template`` translates.
     """
-    unknown = unknown_beam_args(beam_args)
+    unknown = unknown_beam_args(beam_args, exclude=(CloudauditOptions,))
     if unknown:
         raise UsageError(f"unrecognized arguments: {' '.join(unknown)}")
     options = PipelineOptions(list(beam_args))
@@ -37,65 +60,6 @@ def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
     if not standard.runner:
         standard.runner = DEFAULT_RUNNER
     return options
-
-
-def parallelize_locally(options: PipelineOptions, beam_args: Sequence[str], files: int, input_bytes: int) -> None:
-    """On the local runner, unless the arguments say how to run it, a large input (several files, at
-    least ``PARALLEL_MIN_BYTES``) runs on one worker process per CPU: the hot stages carry batches, so
-    the work parallelizes, and a process pool takes a second or two to start, which only pays on big
-    runs."""
-    if options.view_as(StandardOptions).runner != DEFAULT_RUNNER:
-        return
-    if any(a.startswith(("--direct_num_workers", "--direct_running_mode")) for a in beam_args):
-        return
-    workers = min(_cpus(), files) if input_bytes >= PARALLEL_MIN_BYTES else 1
-    if workers > 1:
-        direct = options.view_as(DirectOptions)
-        direct.direct_num_workers = workers
-        direct.direct_running_mode = "multi_processing"
-
-
-def runner_text(options: PipelineOptions) -> str:
-    runner = str(options.view_as(StandardOptions).runner)
-    direct = options.view_as(DirectOptions)
-    if runner == DEFAULT_RUNNER and direct.direct_running_mode == "multi_processing":
-        return f"{runner} with {direct.direct_num_workers} worker processes"
-    return runner
-
-
-def worker_environment(options: PipelineOptions) -> None:
-    """Worker processes of the local runner start as ``python -m ...`` with this process's environment:
-    make sure they import this checkout's packages even when it is not installed."""
-    if options.view_as(DirectOptions).direct_running_mode != "multi_processing":
-        return
-    root = str(Path(__file__).resolve().parent.parent)
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if root not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def unknown_beam_args(beam_args: Sequence[str]) -> list[str]:
-    _, unknown = _beam_parser().parse_known_args(list(beam_args))
-    return [a for a in unknown if a.startswith("-")]
-
-
-def beam_option_names() -> list[str]:
-    """Every option Beam knows (``--runner``, ``--temp_location``, ...): candidates for "did you mean"."""
-    return [name for action in _beam_parser()._actions for name in action.option_strings]
-
-
-def _beam_parser() -> _BeamArgumentParser:
-    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
-    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
-        cls._add_argparse_args(parser)
-    return parser
 
 
 def expand_input(pattern: str) -> str:
@@ -149,15 +113,7 @@ def use_filesystems(options: PipelineOptions) -> None:
 
     share_s3_clients()  # one boto3 client per process instead of one per file operation
     if os.environ.get("STORAGE_EMULATOR_HOST"):
-        try:
-            from apache_beam.internal.gcp import auth
-
-            with auth._Credentials._credentials_lock:
-                if not auth._Credentials._credentials_init:
-                    auth._Credentials._credentials = None
-                    auth._Credentials._credentials_init = True
-        except (ImportError, AttributeError):  # another Beam version: the lookup is only slower
-            pass
+        skip_adc_lookup()
 
 
 def check_output(root: str) -> None:

@@ -64,3 +64,34 @@ class RunConfig:
     # An OCSF copy in Security Lake's custom-source layout under this root (pipelines.securitylake).
     security_lake: str | None = None
     security_lake_prefix: str = "cloudaudit"
+    # Batch: event batches through the runner's shuffle (True) or spill files (False); None: spill files on
+    # Beam's local runners, the shuffle elsewhere (pipelines.stages.shuffle).
+    shuffle: bool | None = None
+
+
+MICROS = 1_000_000
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """What the streaming stages need besides ``Settings``; pickled into the DoFns."""
+
+    window_seconds: int = DEFAULT_WINDOW_SECONDS
+    allowed_lateness_seconds: int = DEFAULT_ALLOWED_LATENESS_SECONDS
+    dedup_ttl_seconds: int = DEFAULT_DEDUP_TTL_SECONDS
+
+    @property
+    def window_us(self) -> int:
+        return self.window_seconds * MICROS
+
+    @property
+    def lateness_us(self) -> int:
+        return self.allowed_lateness_seconds * MICROS
+
+    @property
+    def ttl_us(self) -> int:
+        return self.dedup_ttl_seconds * MICROS
+
+    @classmethod
+    def of(cls, config: RunConfig) -> StreamSettings:
+        return cls(config.window_seconds, config.allowed_lateness_seconds, config.dedup_ttl_seconds)

@@ -1,4 +1,4 @@
-"""The sample generator (pipelines/sampledata.py and connectors/*/samples.py): deterministic, every wire
+"""The sample generator (connectors/sampledata.py and connectors/*/samples.py): deterministic, every wire
 shape present under its real path, books that match the files, realistic content, and, with the
 connectors in place, every generated record an event or a non-event (dead letters only from the
 deliberately malformed files)."""
@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors import sampledata
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer
-from pipelines import sampledata
-from pipelines.sampledata import (
+from connectors.sampledata import (
     DEFAULT_SEED,
     SAMPLES_EVENTS,
     SampleDataError,
@@ -104,7 +104,7 @@ def test_bundled_samples_are_what_the_generator_writes(tmp_path: Path) -> None:
     fresh = tmp_path / "samples"
     write_samples(str(fresh), SAMPLES_EVENTS, DEFAULT_SEED)
     assert _files(SAMPLES) == _files(fresh), (
-        "samples/ differs from the generator: run `python -m pipelines.sampledata samples --samples`"
+        "samples/ differs from the generator: run `python -m connectors.sampledata samples --samples`"
     )
     for rel in _files(fresh):
         assert _read(SAMPLES / rel) == _read(fresh / rel), f"samples/{rel} differs from the generator"

@@ -1,4 +1,4 @@
-"""Sample CloudTrail data: realistic records in every shape CloudTrail delivers (see pipelines/sampledata).
+"""Sample CloudTrail data: realistic records in every shape CloudTrail delivers (see connectors/sampledata).
 
 Shapes: log files in S3 (``{"Records": [...]}``, gzip, under ``AWSLogs/ACCOUNT/CloudTrail/REGION/...``),
 the same from an organization trail (``AWSLogs/o-xxxx/ACCOUNT/...``), the hourly digest files beside
@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipelines.sampledata import RollingFiles, lottery
+from connectors.sampledata import RollingFiles, lottery
 
 if TYPE_CHECKING:
-    from pipelines.sampledata import GenContext, Person
+    from connectors.sampledata import GenContext, Person
 
 CLOUD = "aws"
 SHARE = 0.45

@@ -1,4 +1,4 @@
-"""Sample Azure Activity Logs: realistic records in every shape Azure delivers (see pipelines/sampledata).
+"""Sample Azure Activity Logs: realistic records in every shape Azure delivers (see connectors/sampledata).
 
 Shapes: Event Hub messages of a diagnostic setting (``{"records": [...]}``, one message a line), the
 storage-account export (``insights-activity-logs/resourceId=/SUBSCRIPTIONS/<ID>/y=/m=/d=/h=/m=00/PT1H.json``,
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from pipelines.sampledata import RollingFiles, lottery
+from connectors.sampledata import RollingFiles, lottery
 
 if TYPE_CHECKING:
-    from pipelines.sampledata import GenContext, Person
+    from connectors.sampledata import GenContext, Person
 
 CLOUD = "azure"
 SHARE = 0.25

@@ -1,4 +1,4 @@
-"""Sample Entra ID logs for the demo set (see pipelines/sampledata.generate_identity).
+"""Sample Entra ID logs for the demo set (see connectors/sampledata.generate_identity).
 
 The same tenant and users as the Azure Activity samples (their object ids and UPNs come from that
 module's population with the same seed), so one person signs in here and then acts in Azure: each user
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.sampledata import GenContext, Person
+    from connectors.sampledata import GenContext, Person
 
 CLOUD = "entra"
 PLANE = "identity"
@@ -27,7 +27,7 @@ _UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like
 
 def _azure_population(people: Sequence[Person], seed: int) -> Any:
     from connectors.azure_activity import samples as az
-    from pipelines.sampledata import stable_seed
+    from connectors.sampledata import stable_seed
 
     return az.population(random.Random(stable_seed(seed, "azure", "population")), people)
 

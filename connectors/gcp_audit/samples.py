@@ -1,4 +1,4 @@
-"""Sample Cloud Audit Logs: realistic LogEntry records in every shape GCP delivers (see pipelines/sampledata).
+"""Sample Cloud Audit Logs: realistic LogEntry records in every shape GCP delivers (see connectors/sampledata).
 
 Shapes: a Cloud Logging sink to Cloud Storage (JSON lines under
 ``cloudaudit.googleapis.com/<log>/YYYY/MM/DD/HH:00:00_HH:59:59_S<n>.json``), ``gcloud logging read
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from pipelines.sampledata import RollingFiles, lottery
+from connectors.sampledata import RollingFiles, lottery
 
 if TYPE_CHECKING:
-    from pipelines.sampledata import GenContext, Person
+    from connectors.sampledata import GenContext, Person
 
 CLOUD = "gcp"
 SHARE = 0.30

@@ -1,4 +1,4 @@
-"""Sample Google Workspace activities for the demo set (see pipelines/sampledata.generate_identity).
+"""Sample Google Workspace activities for the demo set (see connectors/sampledata.generate_identity).
 
 The same people as the cloud samples (their e-mails): each signs in once (admins with 2-step
 verification), a few mistype a password first; admins' changes come from the Reports API. Sign-ins are
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from pipelines.sampledata import GenContext, Person
+    from connectors.sampledata import GenContext, Person
 
 CLOUD = "workspace"
 PLANE = "identity"

@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import Any
 
-from pipelines.errors import UsageError, no_extra
+from connectors.usage import UsageError, no_extra
 
 DIRECTORY_EXAMPLES = """\
 examples:

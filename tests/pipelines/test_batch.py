@@ -174,3 +174,26 @@ def test_corpus(corpus_dir: Path, tmp_path: Path) -> None:
     assert summary.records_read == want["read"]
     assert summary.written_total == len(want["ids"])
     check_output_tree(out, summary)
+
+
+def test_mixed_input_through_the_runners_shuffle(mixed_input: dict[str, Path], with_fake: tuple, tmp_path: Path) -> None:
+    """The distributed runners' path (event batches through GroupByKey, no spill files), run locally:
+    the same books as the spill path."""
+    root = next(iter(mixed_input.values())).parent.parent
+    twice = mixed_input["fake/events.jsonl"]
+    out = tmp_path / "out"
+    config = RunConfig(
+        inputs=[str(root), str(twice)],
+        output=str(out),
+        settings=Settings(connectors=with_fake, batch_size=16, dedup_shards=2),
+        shuffle=True,
+    )
+    summary = batch.run(config)
+    want = expected_from_normalizer([*mixed_input.values(), twice], with_fake)
+    assert summary.records_read == want["read"]
+    assert summary.written_total == len(want["ids"])
+    assert summary.duplicates_dropped == want["duplicates"]
+    got_dead = Counter({(s, c): n for s, by in summary.deadletters.items() for c, n in by.items()})
+    assert got_dead == want["dead"]
+    siem = check_output_tree(out, summary)
+    assert {e["id"] for e in siem} == want["ids"]

@@ -160,7 +160,7 @@ def test_run_through_the_console_entry(cloudaudit: Run, mixed_input: dict[str, P
 
 
 def test_generate_is_wired(cloudaudit: Run, tmp_path: Path) -> None:
-    pytest.importorskip("pipelines.sampledata")
+    pytest.importorskip("connectors.sampledata")
     p = cloudaudit("generate", "--out", str(tmp_path / "samples"), "--events", "60", "--seed", "3")
     assert p.returncode == 0, p.stderr
     manifest = orjson.loads(p.stdout)

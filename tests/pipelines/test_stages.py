@@ -286,7 +286,7 @@ def test_large_local_inputs_run_on_worker_processes(monkeypatch: pytest.MonkeyPa
     from pipelines.options import parallelize_locally, runner_text
     from pipelines.settings import PARALLEL_MIN_BYTES
 
-    monkeypatch.setattr("pipelines.options._cpus", lambda: 2)
+    monkeypatch.setattr("pipelines.local.runner._cpus", lambda: 2)
     big = PARALLEL_MIN_BYTES
 
     def mode(args: list[str], files: int, size: int) -> tuple[int, str]:

@@ -353,8 +353,10 @@ def test_enrichment_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
             raise ValueError("directory.csv: line 3: not CSV")
         return contexts[min(len(loads), 2) - 1]
 
-    monkeypatch.setattr(streaming, "load_context", load)
-    monkeypatch.setattr(streaming.time, "monotonic", lambda: clock[0])
+    from pipelines.stages import normalize
+
+    monkeypatch.setattr(normalize, "load_context", load)
+    monkeypatch.setattr(normalize.time, "monotonic", lambda: clock[0])
     refresh = streaming.EnrichmentRefresh(EnrichmentConfig(refresh_seconds=60))
     assert refresh.current() is contexts[0] and len(loads) == 1
     clock[0] += 30
@@ -363,3 +365,57 @@ def test_enrichment_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
     assert refresh.current() is contexts[1] and len(loads) == 2  # a changed file: the new context
     clock[0] += 61
     assert refresh.current() is contexts[1] and len(loads) == 3  # a broken file: the previous one stays
+
+
+class _WatchedQueue(FileQueue):
+    """A FileQueue that, once drained, keeps the stream open (no delivery, so the watermark stays inside
+    the first window) until the SIEM endpoint has every event, or a bound of polls is reached."""
+
+    def __init__(self, folder: str, hec: object, expected: int) -> None:
+        super().__init__(folder)
+        self.hec = hec
+        self.expected = expected
+        self.delivered_while_open = False
+        self.quiet_polls = 0
+
+    def poll(self, max_items: int, wait_seconds: float):  # type: ignore[no-untyped-def]
+        out = super().poll(max_items, wait_seconds)
+        if not out:
+            self.quiet_polls += 1
+            if len(self.hec.ids()) >= self.expected:  # type: ignore[attr-defined]
+                self.delivered_while_open = True
+        return out
+
+
+def test_siem_delivery_does_not_wait_for_the_window(tmp_path: Path, with_fake: tuple, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """New events go to the SIEM sinks as soon as they are deduplicated; only cold storage waits for its
+    event-time window (300 s here, never closed while the stream runs: the newest event is 13:00:30)."""
+    from pipelines.sinks import parse_sink
+    from tests.sinks.servers import HecServer
+
+    queue = tmp_path / "q"
+    queue.mkdir()
+    (queue / "m0.jsonl").write_bytes(lines(*[rec(i, f"00:{i:02d}") for i in range(30)]))
+    monkeypatch.setenv("SPLUNK_HEC_TOKEN", "live-token")
+    with HecServer("live-token") as hec:
+        source = _WatchedQueue(str(queue), hec, expected=30)
+        cfg = config(tmp_path, with_fake, idle_stop_seconds=20.0, window_seconds=300,
+                     sinks=[parse_sink(f"hec:{hec.url}?backoff=0.01&timeout=2")])
+        # Stop as soon as the SIEM has the events (or after the idle bound): a first Ctrl-C's drain.
+        original = source.poll
+
+        def poll(max_items: int, wait_seconds: float):  # type: ignore[no-untyped-def]
+            out = original(max_items, wait_seconds)
+            if source.delivered_while_open:
+                raise _Done
+            return out
+
+        source.poll = poll  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError, match="_Done"):
+            streaming.run(cfg, sources=[source])
+        assert source.delivered_while_open, "the SIEM got the events only when the window closed"
+        assert len(set(hec.ids())) == 30
+
+
+class _Done(Exception):
+    pass

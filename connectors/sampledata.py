@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from pipelines.errors import UsageError
+from connectors.usage import UsageError
 
 DEFAULT_SEED = 7
 DEFAULT_DAY = date(2025, 1, 14)  # a Tuesday: office hours show in the time spread
@@ -679,11 +679,11 @@ def write_samples(out_dir: str, events: int = SAMPLES_EVENTS, seed: int = DEFAUL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipelines.sampledata OUT [--events N] [--seed S] [--layout real|bench] [--malformed]``;
-    ``python -m pipelines.sampledata samples --samples`` rewrites the bundled demo set."""
+    """``python -m connectors.sampledata OUT [--events N] [--seed S] [--layout real|bench] [--malformed]``;
+    ``python -m connectors.sampledata samples --samples`` rewrites the bundled demo set."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m pipelines.sampledata", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m connectors.sampledata", description=main.__doc__)
     p.add_argument("out_dir")
     p.add_argument("--events", type=int, default=SAMPLES_EVENTS)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
