@@ -28,6 +28,7 @@ from pipelines import summary as names
 from pipelines.layout import Key
 from pipelines.memory import bound_large_allocations
 from pipelines.metrics import Counters
+from pipelines.redact import redact
 from pipelines.settings import Settings
 from pipelines.spill import SpilledEvent, encode_event, write_spill
 from schemas.deadletter import DeadLetter
@@ -125,6 +126,7 @@ class FileReader:
                 yield from self.flush_events()
         elif isinstance(result, DeadLetter):
             self.counts[names.deadletter_counter(result.stage, result.code)] += 1
+            result.reason, result.location = redact(result.reason), redact(result.location)
             line = result.to_json()
             self._dead.append(line)
             self._dead_bytes += len(line)

@@ -276,7 +276,10 @@ def run(
     progress(f"replaying {files} dead-letter files; run {layout.run_id} on {runner}")
     pipeline = beam.Pipeline(options=options)
     build(pipeline, patterns, layout, settings, sinks, enrichment)
-    return execute(pipeline, layout, runner, list(deadletter_files), output, files)
+    from pipelines.interrupt import guarded
+
+    execute_run = lambda: execute(pipeline, layout, runner, list(deadletter_files), output, files)  # noqa: E731
+    return guarded(output, layout.run_id, execute_run, inputs=list(deadletter_files))
 
 
 # --- command line -------------------------------------------------------------------------------

@@ -61,3 +61,5 @@ class RunConfig:
     sinks: list[SinkConfig] = field(default_factory=list)  # SIEM sinks (pipelines.sinks), besides the files
     # Enrichment reference files (enrichers.config); None: no reference data, the bundled action catalog only.
     enrichment: EnrichmentConfig | None = None
+    group_readable: bool = False  # output files 0640 instead of 0600 (pipelines/interrupt.py)
+    max_deadletter_ratio: float | None = None  # exit status 1 above this dead-letter share (None: not checked)
