@@ -199,6 +199,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             keep_raw=not args.no_raw,
             batch_size=args.batch_size,
             dedup_shards=args.dedup_shards,
+            include=tuple(args.include),
         ),
         beam_args=extra,
         **run_source_options(args),

@@ -107,7 +107,13 @@ def _abandon(root: str, run_id: str, exc: BaseException, inputs: list[str]) -> N
 
 
 def add_run_safety_arguments(parser: Any) -> None:
-    """``run``'s options for the exit status and the output files' mode (called from pipelines/cli.py)."""
+    """``run``'s options for the exit status, the output files' mode and which files a directory input
+    reads (called from pipelines/cli.py)."""
+    parser.add_argument(
+        "--include", action="append", default=[], metavar="GLOB",
+        help="file names a directory input reads; repeat for more (default: log-like names: *.json, "
+        "*.json.gz, *.jsonl, *.gz, *.log, PT1H.json, ...; other files are skipped and counted)",
+    )
     parser.add_argument(
         "--max-deadletter-ratio", type=float, default=DEFAULT_MAX_DEADLETTER_RATIO, metavar="R",
         help="exit status 1 when dead letters are more than this share of the records read, or of the "

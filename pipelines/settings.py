@@ -34,6 +34,8 @@ class Settings:
     dedup_shards: int = DEFAULT_DEDUP_SHARDS  # groups per provider/date/hour partition
     # None: the registered connectors. Tests pass their own.
     connectors: tuple[Connector, ...] | None = None
+    # File-name globs a directory input reads (--include); empty: the log-like names (pipelines.read.LOG_LIKE).
+    include: tuple[str, ...] = ()
 
 
 # Streaming defaults (seconds): CloudTrail delivers within minutes, Azure rows arrive out of order; ids are
