@@ -155,8 +155,10 @@ def compact_json(value: Any) -> str | None:
         return value
     try:
         return orjson.dumps(value).decode()
-    except TypeError:
-        return orjson.dumps(value, default=str).decode()
+    except TypeError:  # an integer past 64 bits (kept exactly by the standard library) or an odd type
+        import json
+
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def as_bool(value: Any) -> bool | None:
