@@ -140,7 +140,7 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     # Lock, cleanup of leftovers, 0600 files, SIGTERM/SIGINT, per-run summary (pipelines/interrupt.py).
     execute_run = lambda: execute(pipeline, layout, runner, inputs, config.output, files)  # noqa: E731
-    return guarded(config.output, layout.run_id, execute_run, config, inputs)
+    return guarded(config.output, layout.run_id, execute_run, config, inputs, files, size)
 
 
 def execute(

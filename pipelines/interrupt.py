@@ -22,7 +22,9 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pipelines import progress
 from pipelines.cleanup import Lock, cleanup, committed
+from pipelines.layout import Layout
 from pipelines.redact import install_log_redaction, redact
 from pipelines.summary import Summary, write_run_summary
 
@@ -68,6 +70,8 @@ def guarded(
     execute: Callable[[], Summary],
     config: Any = None,
     inputs: list[str] | None = None,
+    total_files: int = 0,
+    total_bytes: int = 0,
 ) -> Summary:
     """Run ``execute`` (which runs the pipeline and returns its summary) inside the guard; see above.
     ``config`` may carry ``group_readable`` and ``max_deadletter_ratio`` (a RunConfig)."""
@@ -80,7 +84,7 @@ def guarded(
         lock.acquire()
         try:
             cleaned = lock.taken_over + cleanup(root)
-            with signals_raise():
+            with signals_raise(), progress.display(Layout(root, run_id).spill_dir, total_files, total_bytes):
                 summary = execute()
         except BaseException as exc:
             _abandon(root, run_id, exc, inputs or [])

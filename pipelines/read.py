@@ -31,6 +31,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer, Result
 from enrichers.context import EnrichmentContext, ReferenceData, context_for
+from pipelines import progress
 from pipelines import summary as names
 from pipelines.layout import Key
 from pipelines.memory import bound_large_allocations
@@ -288,7 +289,9 @@ class ReadFilesFn(ReaderFn):
     """FileMetadata -> (key, Segment) pointers on the main output, dead-letter batches tagged."""
 
     def read_element(self, element: FileMetadata) -> Iterator[Output]:
-        return self._reader.read(element.path, element.size_in_bytes)
+        yield from self._reader.read(element.path, element.size_in_bytes)
+        # A terminal's progress bar (pipelines/progress.py): a no-op unless the command shows one.
+        progress.tick(self._spill_dir, 1, element.size_in_bytes, self._reader.counts[names.RECORDS_READ])
 
 
 def _tagged(tag: str, value: object) -> object:
