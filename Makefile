@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Azurite (Azure Blob stand-in) comes from the npm registry into .tools/; tests that need it skip without it.
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: setup tools demo test lint schemas bench clean
+.PHONY: setup tools demo test lint schemas bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ schemas: $(STAMP)
 
 bench: $(STAMP)
 	bash benchmarks/run_all.sh
+
+# Crash, kill and dead-sink tests at full size (tests/chaos): 10 kills of a 500k-event batch run, each
+# followed by a rerun, and a refused SIEM port with default settings. CHAOS_EVENTS/CHAOS_KILLS resize it.
+chaos: $(STAMP)
+	CLOUDAUDIT_CHAOS=1 $(BIN)/pytest -q -p no:cacheprovider -s tests/chaos
 
 clean:
 	rm -rf demo-out out bench-out .pytest_cache .ruff_cache

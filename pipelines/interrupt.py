@@ -46,6 +46,9 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
+_received: list[int] = []
+
+
 @contextlib.contextmanager
 def signals_raise() -> Iterator[None]:
     """SIGINT and SIGTERM raise ``Interrupted`` in the main thread while inside (nothing elsewhere)."""
@@ -54,6 +57,7 @@ def signals_raise() -> Iterator[None]:
         return
 
     def handler(signum: int, _frame: Any) -> None:
+        _received.append(signum)  # the runner may wrap the exception: the guard looks here too
         raise Interrupted(signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -84,9 +88,14 @@ def guarded(
         lock.acquire()
         try:
             cleaned = lock.taken_over + cleanup(root)
+            _received.clear()
             with signals_raise(), progress.display(Layout(root, run_id).spill_dir, total_files, total_bytes):
                 summary = execute()
         except BaseException as exc:
+            if _received and not isinstance(exc, Interrupted):  # Beam re-raised it as its own error
+                stopped = Interrupted(_received[0])
+                _abandon(root, run_id, stopped, inputs or [])
+                raise stopped from exc
             _abandon(root, run_id, exc, inputs or [])
             raise
         summary.cleaned = cleaned + summary.cleaned
