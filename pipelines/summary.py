@@ -147,8 +147,9 @@ class Summary:
         verdict = "holds" if self.invariant_holds else f"VIOLATED: {self.records_read - self.accounted:+d} unaccounted"
         return (
             f"read {self.records_read} {sign} written {self.written_total} + dead letters "
-            f"{self.deadletters_total} + duplicates {self.duplicates_dropped} + already stored "
-            f"{self.already_stored} + non-events {self.non_events_total}: {verdict}"
+            f"{self.deadletters_total} + duplicates {self.duplicates_dropped} + "
+            + (f"already stored {self.already_stored} + " if self.already_stored else "")
+            + f"non-events {self.non_events_total}: {verdict}"
         )
 
     def to_dict(self) -> dict[str, Any]:
