@@ -84,23 +84,24 @@ def guarded(
     old_umask = os.umask(GROUP_READABLE_UMASK if group_readable else FILE_MODE_UMASK)
     install_log_redaction()
     lock = Lock(root, run_id)
+    _received.clear()
     try:
-        lock.acquire()
-        try:
-            cleaned = lock.taken_over + cleanup(root)
-            _received.clear()
-            with signals_raise(), progress.display(Layout(root, run_id).spill_dir, total_files, total_bytes):
-                summary = execute()
-        except BaseException as exc:
-            if _received and not isinstance(exc, Interrupted):  # Beam re-raised it as its own error
-                stopped = Interrupted(_received[0])
-                _abandon(root, run_id, stopped, inputs or [])
-                raise stopped from exc
-            _abandon(root, run_id, exc, inputs or [])
-            raise
-        summary.cleaned = cleaned + summary.cleaned
-        summary.max_deadletter_ratio = ratio
-        write_run_summary(root, run_id, summary)
+        with signals_raise():  # from the lock to the last summary: a signal always ends the same way
+            lock.acquire()
+            try:
+                cleaned = lock.taken_over + cleanup(root)
+                with progress.display(Layout(root, run_id).spill_dir, total_files, total_bytes):
+                    summary = execute()
+                summary.cleaned = cleaned + summary.cleaned
+                summary.max_deadletter_ratio = ratio
+                write_run_summary(root, run_id, summary)
+            except BaseException as exc:
+                if _received and not isinstance(exc, Interrupted):  # Beam re-raised it as its own error
+                    stopped = Interrupted(_received[0])
+                    _abandon(root, run_id, stopped, inputs or [])
+                    raise stopped from exc
+                _abandon(root, run_id, exc, inputs or [])
+                raise
         return summary
     finally:
         lock.release()

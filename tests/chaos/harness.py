@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import orjson
 import pyarrow.parquet as pq
 
 from connectors.normalize import Normalizer
@@ -52,8 +53,8 @@ def run_and_kill(args: list[str], after: float, sig: int, once: Path | None = No
     first)."""
     p = subprocess.Popen([*console_entry(), *args], cwd=ROOT, env=env(), stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
-    if once is not None:
-        while not once.exists() and p.poll() is None:
+    if once is not None:  # the lock of this process (a killed run's stale lock may be there before)
+        while p.poll() is None and _lock_pid(once) != p.pid:
             time.sleep(0.05)
     try:
         p.wait(timeout=after)
@@ -69,6 +70,13 @@ def run_and_kill(args: list[str], after: float, sig: int, once: Path | None = No
         time.sleep(0.2)
         _reap_group(p.pid)
     return code
+
+
+def _lock_pid(path: Path) -> int | None:
+    try:
+        return int(orjson.loads(path.read_bytes()).get("pid"))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _reap_group(pgid: int) -> None:
