@@ -151,3 +151,33 @@ def _dead_pid() -> int:
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
     return p.pid
+
+
+@pytest.mark.parametrize("kind", ["s3", "azure"])
+def test_a_killed_runs_objects_are_cleaned_and_a_rerun_stores_once_on_an_object_store(
+    kind: str, store_factory, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    from tests.storage.test_object_stores import run_into
+
+    store = store_factory(kind)
+    first = run_into(store, tmp_path)
+    part = next(p for p in store.files("cold/events") if p.endswith(".parquet"))
+    planted = [
+        part.rsplit("/", 1)[0] + f"/part-{DEAD_RUN}-s000.parquet",  # complete, but in no manifest
+        FileSystems.join(store.root, f"_tmp-{DEAD_RUN}", "abc.spill"),
+    ]
+    for path in planted:
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            f.write(store.read(part))
+    assert not verify(store.root).ok
+    second = run_into(store, tmp_path)
+    assert sorted(second.cleaned) == sorted(
+        [f"uncommitted file {planted[0][len(store.root.rstrip('/')) + 1:]}", f"temporary folder _tmp-{DEAD_RUN} (1 files)"]
+    )
+    assert first.written_total == 100 and second.written_total == 0 and second.already_stored == 100
+    assert verify(store.root).ok
+    table = store.parquet()
+    assert table is not None and table.num_rows == 100
