@@ -132,3 +132,20 @@ def test_secret_values_the_process_holds_are_redacted(monkeypatch: pytest.Monkey
     out = redact("a plain-value-123 b from-a-file-456 c registered-789 d sha 0123456789abcdef0123456789abcdef01234567")
     assert "plain-value" not in out and "from-a-file" not in out and "registered-789" not in out
     assert "0123456789abcdef0123456789abcdef01234567" in out  # a hex hash is not a secret key
+
+
+def test_log_lines_and_the_summary_pass_through_the_redactor(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from pipelines.redact import install_log_redaction
+    from pipelines.summary import Summary, format_summary
+
+    register_secret("log-secret-value-42")
+    install_log_redaction()
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("cloudaudit.test").warning("endpoint said %s", "bad token log-secret-value-42")
+    assert "log-secret-value-42" not in caplog.text and MASK in caplog.text
+    s = Summary(inputs=["https://a.blob.core.windows.net/c?sv=1&sig=abcdefSECRET"],
+                problems=["sink said Authorization: Bearer zzzzzzzzzzzzzz"])
+    for text in (format_summary(s), orjson.dumps(s.to_dict()).decode()):
+        assert "abcdefSECRET" not in text and "zzzzzzzzzzzzzz" not in text
