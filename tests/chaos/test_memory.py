@@ -22,6 +22,7 @@ LONG = os.environ.get("CLOUDAUDIT_CHAOS") == "1"
 @pytest.mark.skipif(not LONG, reason="long run: make chaos")
 def test_a_1gb_cloudtrail_file_runs_under_400mb(tmp_path: Path) -> None:
     records = int(os.environ.get("CHAOS_BIG_RECORDS", "520000"))  # about 2 KB each: 1 GB
+    (tmp_path / "in").mkdir()
     size = write_big_trail(tmp_path / "in" / "big.json.gz", records=records)
     out = tmp_path / "out"
     p = subprocess.run([*console_entry(), "run", "--input", str(tmp_path / "in"), "--output", str(out)],
