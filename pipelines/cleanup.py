@@ -103,6 +103,10 @@ def cleanup(root: str, only_run: str | None = None) -> list[str]:
             temp = name.startswith(".") and name.endswith(TEMP_SUFFIX)
             if (pattern.match(name) or temp) and _delete(path):
                 removed.append(f"uncommitted file {rel}")
+    if not only_run:  # the writability probe of a run killed in its first second
+        for path in _match(FileSystems.join(root, ".cloudaudit-probe-*")):
+            if _delete(path):
+                removed.append(f"probe file {relative_path(root, path)}")
     for parent in TEMP_FOLDER_PARENTS:
         for name, path in _children(FileSystems.join(root, *parent) if parent else root):
             if TEMP_FOLDERS.match(name) and (not only_run or only_run in name):
