@@ -8,7 +8,7 @@ AZURITE := .tools/node_modules/.bin/azurite-blob
 # ECS field definitions (ecs_flat) for the ECS projection tests; they skip without it.
 ECS_FLAT := .tools/node_modules/@elastic/ecs/generated/ecs_flat.js
 
-.PHONY: setup tools demo test lint schemas bench clean infra-check constraints dataflow-template dataflow-requirements dataflow-verify
+.PHONY: setup tools demo test lint schemas bench chaos clean infra-check constraints dataflow-template dataflow-requirements dataflow-verify
 
 # constraints.txt pins every package to the version the test suite passed with, so a fresh machine (and
 # CI) installs what was tested; `make constraints` rewrites it from the current venv after an upgrade.
@@ -84,6 +84,11 @@ dataflow-requirements: $(STAMP)
 
 dataflow-verify: dataflow-template
 	PYTHON=$(PYTHON) bash dataflow/verify_context.sh build/dataflow-template build/dataflow-venv
+
+# Crash, kill and dead-sink tests at full size (tests/chaos): 10 kills of a 500k-event batch run, each
+# followed by a rerun, and a refused SIEM port with default settings. CHAOS_EVENTS/CHAOS_KILLS resize it.
+chaos: $(STAMP)
+	CLOUDAUDIT_CHAOS=1 $(BIN)/pytest -q -p no:cacheprovider -s tests/chaos
 
 clean:
 	rm -rf demo-out out bench-out build .pytest_cache .ruff_cache

@@ -158,14 +158,10 @@ def compact_json(value: Any) -> str | None:
         return value
     try:
         return orjson.dumps(value).decode()
-    except TypeError:
-        pass
-    try:
-        return orjson.dumps(value, default=str).decode()
-    except TypeError:  # integers past 64 bits, which orjson refuses even with a default
+    except TypeError:  # an integer past 64 bits (kept exactly by the standard library) or an odd type
         import json
 
-        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def as_bool(value: Any) -> bool | None:

@@ -6,16 +6,29 @@ what makes the run summary's invariant (read = written + dead letters + duplicat
 
 What is a record: one JSON line, one element of a ``Records``/``records``/array container, one message
 inside a delivery envelope; or, when a file cannot be read at all (empty, corrupt gzip), the file.
+
+Memory stays bounded whatever a file's size: a document that starts ``{"Records": [`` (or ``records``)
+and is larger than ``STREAM_FROM_BYTES`` is parsed incrementally with ijson (its C backend), one record
+at a time, instead of as one value; smaller documents take orjson's faster whole-document path.
+
+Integers beyond 64 bits are kept exactly: orjson would read them as floats, so a record whose text has
+a run of 20 or more digits is parsed by the standard library instead (exact ints), and serialized back
+the same way where orjson refuses them. ijson's C backend refuses such integers too: a large document
+whose first ``STREAM_FROM_BYTES`` hold a run of 20 digits is parsed by ijson's Python backend (exact,
+about 30 times slower); one that shows its first such integer only later becomes a dead letter from
+that point on, with a reason that says so (``parse/integer_overflow``).
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import orjson
 from pydantic import ValidationError
@@ -32,6 +45,19 @@ MAX_RECORD_BYTES = 1 << 20  # 1 MiB: larger than any audit record the three clou
 MAX_LINE_BYTES = 256 << 20  # a line (or whole document) past this is not read into memory
 MAX_DEPTH = 4  # envelopes inside envelopes (SNS in SQS in ...), no deeper
 _GZIP_MAGIC = b"\x1f\x8b"
+STREAM_FROM_BYTES = 16 << 20  # a Records document larger than this is parsed record by record
+_RECORDS_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"(Records|records)"\s*:\s*\[')
+_LONG_NUMBER = re.compile(rb"\d{20}")  # may be an integer past 64 bits (or just digits in a string)
+
+
+def loads(data: bytes) -> Any:
+    """orjson, unless the text may hold an integer orjson would turn into a float."""
+    if _LONG_NUMBER.search(data) is None:
+        return orjson.loads(data)
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise orjson.JSONDecodeError(str(exc), data.decode("utf-8", "replace"), 0) from None
 
 
 class Normalizer:
@@ -78,6 +104,18 @@ class Normalizer:
             )
 
     def _lines(self, f: BinaryIO, location: str, ingested: datetime, counter: list[int]) -> Iterator[Result]:
+        peek = getattr(f, "peek", None)
+        head = peek(4096)[:4096] if peek is not None else b""
+        match = _RECORDS_HEAD.match(head) if head else None
+        if match is not None:
+            first_part = f.read(STREAM_FROM_BYTES)
+            more = f.read(1)
+            if more:  # larger than the threshold: record by record
+                src = cast(BinaryIO, _Prepend(first_part + more, f))
+                exact = _LONG_NUMBER.search(first_part) is not None
+                yield from self._stream_records(src, match.group(1).decode(), location, ingested, counter, exact)
+                return
+            f = io.BytesIO(first_part)  # small: the whole-document path below
         first = True
         saw_content = False
         while True:
@@ -104,7 +142,7 @@ class Normalizer:
                 continue
             saw_content = True
             try:
-                obj = orjson.loads(stripped)
+                obj = loads(stripped)
             except orjson.JSONDecodeError as exc:
                 if first and stripped[:1] in (b"{", b"["):
                     # Perhaps a pretty-printed document (gcloud --format=json, the REST API sample):
@@ -112,7 +150,7 @@ class Normalizer:
                     more = f.read(MAX_LINE_BYTES)
                     doc = stripped + b"\n" + more
                     try:
-                        obj = orjson.loads(doc)
+                        obj = loads(doc)
                     except orjson.JSONDecodeError:
                         yield from self._lines_of(doc, location, ingested, counter)
                         return
@@ -126,6 +164,37 @@ class Normalizer:
         if not saw_content:
             yield _dead("read", "empty_file", "file has no content (only white space)", b"", location)
 
+    def _stream_records(
+        self, src: BinaryIO, key: str, location: str, ingested: datetime, counter: list[int], exact: bool
+    ) -> Iterator[Result]:
+        """``{"Records": [...]}`` read one record at a time (ijson); the envelope is the one a connector
+        gives the document, found from its first record."""
+        import ijson
+
+        backend = ijson.get_backend("python") if exact else ijson
+        envelope: str | None = None
+        try:
+            for i, record in enumerate(backend.items(src, f"{key}.item", use_float=True)):
+                if i == 0:
+                    envelope = self._envelope_of(key, record)
+                yield from self._expand(record, None, location, ingested, counter, envelope or "json_array", 1)
+        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+            text = " ".join(str(exc).split())
+            code = "integer_overflow" if "integer overflow" in text else "invalid_json"
+            what = "an integer beyond 64 bits" if code == "integer_overflow" else "invalid JSON"
+            reason = f"{what} after {counter[0]} records of a {key} document; the rest is not read: {text}"
+            yield _dead("parse", code, reason[:1000], b"", f"{location}#{counter[0]}")
+
+    def _envelope_of(self, key: str, record: Any) -> str | None:
+        for c in self.connectors:
+            try:
+                u = c.unwrap({key: [record]})
+            except MappingError:
+                continue
+            if isinstance(u, Unwrapped):
+                return u.envelope
+        return None
+
     def _lines_of(self, doc: bytes, location: str, ingested: datetime, counter: list[int]) -> Iterator[Result]:
         # The document did not parse whole either: judge each line alone so one bad line costs one record.
         for raw_line in doc.split(b"\n"):
@@ -133,7 +202,7 @@ class Normalizer:
             if not s:
                 continue
             try:
-                obj = orjson.loads(s)
+                obj = loads(s)
             except orjson.JSONDecodeError as exc:
                 yield self._dead_record("parse", "invalid_json", f"invalid JSON: {exc}", s, location, counter)
                 continue
@@ -202,7 +271,7 @@ class Normalizer:
             if isinstance(item, str | bytes):
                 b = item.encode("utf-8") if isinstance(item, str) else item
                 try:
-                    parsed = orjson.loads(b)
+                    parsed = loads(b)
                 except orjson.JSONDecodeError as exc:
                     yield self._dead_record(
                         "parse", "invalid_json", f"invalid JSON inside {u.envelope}: {exc}", b, location, counter
@@ -279,7 +348,10 @@ def _dumps(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj)
     except TypeError:
-        return repr(obj).encode("utf-8", "replace")
+        try:  # an integer past 64 bits: the standard library writes it exactly
+            return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "replace")
+        except (TypeError, ValueError):
+            return repr(obj).encode("utf-8", "replace")
 
 
 def _summarize(exc: ValidationError, n: int = 3) -> str:
@@ -315,6 +387,10 @@ class _Prepend(io.RawIOBase):
             n = min(len(b), len(self._head))
             b[:n] = self._head[:n]
             self._head = self._head[n:]
+            if n < len(b) and not self._head:  # fill the rest, so a peek sees more than the head
+                data = self._f.read(len(b) - n)
+                b[n:n + len(data)] = data
+                n += len(data)
             return n
         data = self._f.read(len(b))
         n = len(data)

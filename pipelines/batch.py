@@ -34,6 +34,7 @@ from enrichers.beam import prepare as prepare_enrichment
 from enrichers.beam import side_input as enrichment_side_input
 from enrichers.context import ReferenceData
 from pipelines.errors import Submitted, UsageError, detached, job_text
+from pipelines.interrupt import guarded
 from pipelines.layout import Layout, new_run_id
 from pipelines.manifest import add_manifest, leftover_remote_temp
 from pipelines.metrics import query_counters
@@ -143,7 +144,9 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment,
           config.security_lake, config.security_lake_prefix, shuffle=shuffle)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
-    return execute(pipeline, layout, runner, inputs, config.output, files)
+    # Lock, cleanup of leftovers, 0600 files, SIGTERM/SIGINT, per-run summary (pipelines/interrupt.py).
+    execute_run = lambda: execute(pipeline, layout, runner, inputs, config.output, files)  # noqa: E731
+    return guarded(config.output, layout.run_id, execute_run, config, inputs, files, size)
 
 
 def reading_text(files: int, size: int, inputs: int, sources: Sequence[SourceSpec]) -> str:

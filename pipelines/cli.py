@@ -148,6 +148,8 @@ def build_parser() -> _Parser:
     from enrichers.cli import add_enrich_command
     from enrichers.cli import add_run_arguments as add_enrichment_arguments
     from enrichers.loaders import add_loader_commands
+    from pipelines.cleanup import add_cleanup_parser
+    from pipelines.interrupt import add_run_safety_arguments
     from pipelines.manifest import add_verify_parser
     from pipelines.replay import add_replay_parser
     from pipelines.securitylake import add_security_lake_arguments
@@ -189,6 +191,7 @@ def build_parser() -> _Parser:
     add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
     add_sink_arguments(run)  # --sink KIND:URL?options (Splunk HEC, Elasticsearch/OpenSearch, Sentinel)
     add_security_lake_arguments(run)  # --security-lake ROOT (pipelines/securitylake.py)
+    add_run_safety_arguments(run)  # --max-deadletter-ratio, --group-readable (pipelines/interrupt.py)
 
     norm = sub.add_parser(
         "normalize", help="normalize files to event JSON lines on stdout", epilog=NORMALIZE_EXAMPLES,
@@ -222,6 +225,7 @@ def build_parser() -> _Parser:
     gen.set_defaults(func=_cmd_generate)
     add_replay_parser(sub)  # replay DEADLETTERS... (pipelines/replay.py)
     add_verify_parser(sub)  # verify OUTPUT: cold storage against its manifests (pipelines/manifest.py)
+    add_cleanup_parser(sub)  # cleanup OUTPUT: what interrupted runs left (pipelines/cleanup.py)
     add_enrich_command(sub, fmt)  # cloudaudit enrich [--explain] FILE... (enrichers/cli.py)
     add_loader_commands(sub)  # cloudaudit directory|inventory SOURCE --out FILE (enrichers/loaders)
     from connectors.kit import add_new_source_command
@@ -261,6 +265,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             keep_raw=not args.no_raw,
             batch_size=args.batch_size,
             dedup_shards=args.dedup_shards,
+            include=tuple(args.include),
         ),
         beam_args=extra,
         **cast(dict[str, Any], run_source_options(args)),
@@ -268,6 +273,8 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         enrichment=enrichment_config(args),
         security_lake=args.security_lake,
         security_lake_prefix=args.security_lake_prefix,
+        group_readable=args.group_readable,
+        max_deadletter_ratio=args.max_deadletter_ratio,
     )
     if config.security_lake and config.streaming:  # not wired into the streaming pipeline yet
         raise UsageError("--security-lake works with the batch pipeline only (not with --streaming)")
@@ -401,9 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (| head): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return int(getattr(exc, "exit_code", 130))  # 143 for SIGTERM (pipelines.interrupt.Interrupted)
 
 
 if __name__ == "__main__":

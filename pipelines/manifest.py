@@ -84,10 +84,11 @@ class HashingStream(io.RawIOBase):
     gives the target up without committing it, for a write that failed halfway.
     """
 
-    def __init__(self, target: BinaryIO, path: str) -> None:
+    def __init__(self, target: BinaryIO, path: str, final_path: str | None = None) -> None:
         super().__init__()
         self.target = target
         self.path = path
+        self.final_path = final_path  # a local file is written as ``path`` and renamed to this on close
         self.sha256 = hashlib.sha256()
         self.size = 0
         self.abandoned = False
@@ -112,6 +113,9 @@ class HashingStream(io.RawIOBase):
         if not self.closed and not self.abandoned:
             try:
                 self.target.close()
+                if self.final_path is not None:  # the commit: one atomic rename into the final name
+                    os.replace(self.path, self.final_path)
+                    self.path, self.final_path = self.final_path, None
             finally:
                 super().close()
 
@@ -159,6 +163,43 @@ def _abort_s3_upload(uploader: Any) -> None:
             boto.abort_multipart_upload(Bucket=uploader._bucket, Key=uploader._name, UploadId=upload_id)
 
 
+TEMP_SUFFIX = ".inprogress"
+
+
+def temp_name(path: str) -> str:
+    """Where a local output file is written before its rename: hidden, and with a suffix no reader's
+    glob (``*.parquet``, ``*.jsonl*``) matches, in the same folder so the rename is atomic."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def create_output(path: str) -> HashingStream:
+    """A new output file, hashed as written, that no reader sees before it is complete.
+
+    Local: written under ``temp_name(path)`` and renamed into place by ``close`` (a crash leaves only a
+    hidden temporary file, which ``cloudaudit cleanup`` and the next run remove). Object stores: an
+    object appears only when its upload completes, so the stream writes the final name directly; what
+    makes it part of the lake is the run's manifest (see ``pipelines.cleanup``). The file's mode comes
+    from the process umask, which a run sets (0600 by default).
+    """
+    if "://" in path:
+        return HashingStream(FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED), path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = temp_name(path)
+    return HashingStream(open(tmp, "wb"), tmp, final_path=path)
+
+
+def write_atomically(path: str, blob: bytes) -> None:
+    """One small file, all or nothing (local: temporary name and rename; object stores: one upload)."""
+    stream = create_output(path)
+    try:
+        stream.write(blob)
+    except BaseException:
+        stream.abandon()
+        raise
+    stream.close()
+
+
 def relative_path(root: str, path: str) -> str:
     """``path`` relative to the output root, '/'-separated (a local root may use the OS separator)."""
     root = root.rstrip("/\\")
@@ -179,8 +220,7 @@ def write_manifest(root: str, run_id: str, entries: Iterable[FileEntry]) -> str:
     blob = b"".join(e.to_json() + b"\n" for e in sorted(entries, key=lambda e: e.path))
     if not blob:
         return ""
-    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        f.write(blob)
+    write_atomically(path, blob)  # the run's commit point: there, complete, or not there at all
     return path
 
 
@@ -294,7 +334,8 @@ class VerifyReport:
             ("MISSING", self.missing),
             ("ALTERED", self.altered),
             ("COUNT MISMATCH", self.count_mismatch),
-            ("EXTRA (in no manifest)", self.extra),
+            ("EXTRA, UNCOMMITTED (in no manifest: left by an interrupted run, 'cloudaudit cleanup' removes it)",
+             self.extra),
             ("UNREADABLE MANIFEST", self.unreadable_manifests),
         ):
             lines.extend(f"  {title}: {item}" for item in items)
@@ -439,7 +480,7 @@ def _cmd_verify(args: argparse.Namespace, extra: Sequence[str]) -> int:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"cannot read {args.target!r}: {first}") from None
-    if not report.manifests and not report.unreadable_manifests:
+    if not report.manifests and not report.unreadable_manifests and not report.extra:
         raise UsageError(f"no manifest found under {args.target!r} (looked in cold/_manifests/)")
     print(report.text(), flush=True)
     return 0 if report.ok else 1

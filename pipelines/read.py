@@ -1,5 +1,10 @@
 """Read stage: file patterns -> normalized events in spill files (by partition key) + dead letters.
 
+``list_inputs`` decides which matched files are read: a directory input reads only log-like files
+(``LOG_LIKE``; ``--include GLOB`` replaces that list), and FIFOs, devices, sockets and dangling links
+are never opened (a FIFO would block the run); every file left out is counted by why
+(``skipped_inputs/<why>`` in the summary). Files named explicitly, or matched by a glob, are read.
+
 ``FileReader`` does the work without Beam: it streams each file through the ``Normalizer`` (memory
 bounded by one batch, whatever the file's size), serializes every event once, buffers events by
 partition key and writes a spill file per batch; dead letters are batched as JSON lines. ``ReadFiles``
@@ -8,14 +13,16 @@ is the Beam composite around it.
 
 from __future__ import annotations
 
+import fnmatch
+import os
+import stat
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
@@ -24,10 +31,12 @@ from apache_beam.utils.windowed_value import WindowedValue
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer, Result
 from enrichers.context import EnrichmentContext, ReferenceData, context_for
+from pipelines import progress
 from pipelines import summary as names
 from pipelines.layout import Key
 from pipelines.memory import bound_large_allocations
 from pipelines.metrics import Counters
+from pipelines.redact import redact
 from pipelines.settings import Settings
 from pipelines.spill import SpilledEvent, encode_event, write_spill
 from schemas.deadletter import DeadLetter
@@ -39,6 +48,88 @@ DEADLETTERS = "deadletters"
 # Past these many bytes a batch is flushed whatever its count (a few records can be megabytes each).
 SPILL_FLUSH_BYTES = 64 << 20
 DEADLETTER_FLUSH_BYTES = 16 << 20
+
+
+# What a directory input reads by default: the clouds' delivery and export names (CloudTrail
+# ``*_CloudTrail_*.json.gz``, GCP ``*.json``/``*.jsonl`` exports, Azure ``PT1H.json``) and log files.
+LOG_LIKE = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.ndjson.gz", "*.gz", "*.log",
+            "*.log.gz", "PT1H.json")
+SKIP_NOT_LOG_LIKE = "not_log_like"
+SKIP_SPECIAL = "special_file"  # FIFO, device, socket
+SKIP_DANGLING = "dangling_link"
+SKIP_DIR_LINK = "directory_link"  # a link to a folder inside a directory input: not followed
+
+
+def is_directory_input(pattern: str) -> bool:
+    """``options.expand_input`` turns a directory into ``dir/**``."""
+    return pattern.endswith(("/**", os.sep + "**"))
+
+
+def wanted(path: str, include: Sequence[str]) -> bool:
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    globs = include or LOG_LIKE
+    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(path, g) for g in globs)
+
+
+def list_inputs(pattern: str, include: Sequence[str] = ()) -> Iterator[tuple[str, FileMetadata | None]]:
+    """(``"read"``, metadata) for each file to read, (why, None) for each one left out."""
+    folder = pattern[:-3]
+    if is_directory_input(pattern) and "://" not in pattern and os.path.isdir(folder):
+        for top, dirs, files in os.walk(folder):
+            for d in list(dirs):
+                if os.path.islink(os.path.join(top, d)):
+                    yield SKIP_DIR_LINK, None
+            for name in sorted(files):
+                yield _local_file(os.path.join(top, name), include)
+        return
+    directory = is_directory_input(pattern)
+    for m in FileSystems.match([pattern])[0].metadata_list:
+        if m.path.endswith("/"):
+            continue
+        if "://" not in m.path:
+            why, _ = _local_file(m.path, include if directory else None)
+            if why != "read":
+                yield why, None
+                continue
+        if directory and not wanted(m.path, include):
+            yield SKIP_NOT_LOG_LIKE, None
+            continue
+        yield "read", m
+
+
+def _local_file(path: str, include: Sequence[str] | None) -> tuple[str, FileMetadata | None]:
+    try:
+        st = os.stat(path)  # follows a link
+    except FileNotFoundError:
+        return (SKIP_DANGLING if os.path.islink(path) else SKIP_SPECIAL), None
+    except OSError:
+        return SKIP_SPECIAL, None
+    if stat.S_ISDIR(st.st_mode):
+        return SKIP_DIR_LINK, None
+    if not stat.S_ISREG(st.st_mode):
+        return SKIP_SPECIAL, None
+    if include is not None and not wanted(path, include):
+        return SKIP_NOT_LOG_LIKE, None
+    return "read", FileMetadata(path, st.st_size)
+
+
+class ListInputsFn(beam.DoFn):
+    """Pattern -> the FileMetadata of each file to read; what is left out is counted."""
+
+    def __init__(self, include: Sequence[str]) -> None:
+        self._include = tuple(include)
+
+    def setup(self) -> None:
+        self._counters = Counters()
+
+    def process(self, pattern: str) -> Iterator[FileMetadata]:
+        counts: Counter[str] = Counter()
+        for why, metadata in list_inputs(pattern, self._include):
+            if metadata is not None:
+                yield metadata
+            else:
+                counts[f"{names.SKIPPED}/{why}"] += 1
+        self._counters.push(counts)
 
 
 def partition_key(event: Event, shards: int) -> Key:
@@ -125,6 +216,7 @@ class FileReader:
                 yield from self.flush_events()
         elif isinstance(result, DeadLetter):
             self.counts[names.deadletter_counter(result.stage, result.code)] += 1
+            result.reason, result.location = redact(result.reason), redact(result.location)
             line = result.to_json()
             self._dead.append(line)
             self._dead_bytes += len(line)
@@ -197,7 +289,9 @@ class ReadFilesFn(ReaderFn):
     """FileMetadata -> (key, Segment) pointers on the main output, dead-letter batches tagged."""
 
     def read_element(self, element: FileMetadata) -> Iterator[Output]:
-        return self._reader.read(element.path, element.size_in_bytes)
+        yield from self._reader.read(element.path, element.size_in_bytes)
+        # A terminal's progress bar (pipelines/progress.py): a no-op unless the command shows one.
+        progress.tick(self._spill_dir, 1, element.size_in_bytes, self._reader.counts[names.RECORDS_READ])
 
 
 def _tagged(tag: str, value: object) -> object:
@@ -237,7 +331,7 @@ class ReadFiles(ReadStage):
         side = self.enrichment_kwargs()
         return (
             patterns
-            | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW_IF_WILDCARD)
+            | "Match" >> beam.ParDo(ListInputsFn(getattr(self._settings, "include", ())))
             | "SpreadFiles" >> beam.Reshuffle()
             | "Normalize"
             >> beam.ParDo(ReadFilesFn(self._settings, self._spill_dir), **side)

@@ -11,8 +11,12 @@ What each dead letter becomes depends on its stage (schemas/deadletter.py is the
 
 - ``read``/``parse``/``map``/``validate``/``enrich``: the payload is the original record's bytes; it goes
   through the normalizer again (with the connectors of this run, fixed or not) under its original
-  location, and then the normal way: deduplication, cold storage, SIEM. A ``read`` letter of a file that
-  could not be opened (``unreadable_file``, empty payload) reads that file again.
+  location, and then the normal way: deduplication, cold storage, SIEM. A record letter without its
+  payload is refused (it cannot be replayed). A ``read`` letter of a file that could not be opened
+  (``unreadable_file``, empty payload) reads that file again, but only when its location lies under an
+  input root the operator names with ``--reread-from PREFIX``: a letter is data anyone who can write
+  the dead-letter folder can craft, and must not make replay read an arbitrary file. Otherwise it
+  becomes a new dead letter ``replay/reread_refused`` that says so, and is counted.
 - ``sink``: the payload is the event's canonical JSON line. ``parquet_rejected`` events never reached
   cold storage, so they go the normal way; any other sink letter means the event is in cold storage
   already and only a SIEM missed it, so it is validated as an ``Event`` and sent to the SIEM outputs only
@@ -30,6 +34,7 @@ pipeline's.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -62,8 +67,26 @@ COLD_STORAGE_CODES = frozenset({"parquet_rejected"})
 _INDEX = re.compile(r"#\d+$")
 
 
+def under_roots(path: str, roots: Sequence[str]) -> bool:
+    """Whether ``path`` lies under one of ``roots``: local paths compared once resolved (symlinks and
+    ``..`` followed), URIs by prefix with no ``..`` segment."""
+    for root in roots:
+        if "://" in root or "://" in path:
+            base = root if root.endswith("/") else root + "/"
+            if path.startswith(base) and "/../" not in path[len(base) - 1:] and not path.endswith("/.."):
+                return True
+            continue
+        real_root = os.path.realpath(root)
+        real = os.path.realpath(path)
+        if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
 class ReplayReader(FileReader):
     """Reads dead-letter files (JSON lines, plain or gzip) and replays each letter; Beam-free."""
+
+    reread_from: tuple[str, ...] = ()  # input roots a read letter may be re-read from (--reread-from)
 
     def reset(self) -> None:
         super().reset()
@@ -118,6 +141,12 @@ class ReplayReader(FileReader):
 
     def _reread(self, letter: DeadLetter) -> Iterator[Output]:
         path = _INDEX.sub("", letter.location)
+        if not under_roots(path, self.reread_from):
+            roots = ", ".join(self.reread_from) or "none given"
+            reason = (f"not re-read: {path!r} is not under an input root named with --reread-from "
+                      f"({roots}); give the root it was read from to re-read it")
+            yield from self.add(DeadLetter(REPLAY_STAGE, "reread_refused", reason, b"", letter.location))
+            return
         try:
             size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
         except Exception:
@@ -182,9 +211,14 @@ class ReplayFn(ReadFilesFn):
 
     reader_class = ReplayReader
 
+    def __init__(self, settings: Settings, spill_dir: str, reread_from: Sequence[str] = ()) -> None:
+        super().__init__(settings, spill_dir)
+        self._reread_from = tuple(reread_from)
+
     def setup(self) -> None:
         super().setup()
         share_s3_clients()
+        self._reader.reread_from = self._reread_from  # type: ignore[attr-defined]
 
 
 class ReplayDeadLetters(ReadStage):
@@ -193,6 +227,10 @@ class ReplayDeadLetters(ReadStage):
 
     RESEND = RESEND
 
+    def __init__(self, settings: Settings, spill_dir: str, enrichment: Any = None, reread_from: Sequence[str] = ()) -> None:
+        super().__init__(settings, spill_dir, enrichment)
+        self._reread_from = tuple(reread_from)
+
     def expand(self, patterns: beam.PCollection[str]) -> beam.pvalue.DoOutputsTuple:
         side = self.enrichment_kwargs()
         return (
@@ -200,7 +238,7 @@ class ReplayDeadLetters(ReadStage):
             | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW_IF_WILDCARD)
             | "SpreadFiles" >> beam.Reshuffle()
             | "Replay"
-            >> beam.ParDo(ReplayFn(self._settings, self._spill_dir), **side).with_outputs(
+            >> beam.ParDo(ReplayFn(self._settings, self._spill_dir, self._reread_from), **side).with_outputs(
                 DEADLETTERS, RESEND, main=SEGMENTS
             )
         )
@@ -213,6 +251,7 @@ def build(
     settings: Settings,
     sinks: Sequence[Any] = (),
     enrichment: Any = None,
+    reread_from: Sequence[str] = (),
 ) -> None:
     """The replay pipeline: the batch pipeline's store, SIEM and dead-letter stages after a replay read
     (with the same enrichment: replayed events get the context a first run would have given them)."""
@@ -222,7 +261,7 @@ def build(
 
     reference = side_input(pipeline, enrichment)
     read = pipeline | "DeadLetterFiles" >> beam.Create(list(patterns)) | "ReplayDeadLetters" >> ReplayDeadLetters(
-        settings, layout.spill_dir, reference
+        settings, layout.spill_dir, reference, reread_from
     )
     stored = read[SEGMENTS] | "DedupAndStore" >> DedupAndStore(layout, settings)
     siem = (stored[DedupAndStore.SIEM], read[RESEND]) | "AllSiem" >> beam.Flatten()
@@ -245,6 +284,7 @@ def run(
     sinks: Sequence[Any] = (),
     progress: Callable[[str], None] = lambda _msg: None,
     enrichment_config: Any = None,
+    reread_from: Sequence[str] = (),
 ) -> Summary:
     """Check the inputs and output, replay, and return the checked summary (as ``batch.run`` does).
     ``enrichment_config`` is an ``enrichers.config.EnrichmentConfig`` (None: the bundled catalog only)."""
@@ -275,8 +315,11 @@ def run(
     runner = runner_text(options)
     progress(f"replaying {files} dead-letter files; run {layout.run_id} on {runner}")
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, patterns, layout, settings, sinks, enrichment)
-    return execute(pipeline, layout, runner, list(deadletter_files), output, files)
+    build(pipeline, patterns, layout, settings, sinks, enrichment, reread_from)
+    from pipelines.interrupt import guarded
+
+    execute_run = lambda: execute(pipeline, layout, runner, list(deadletter_files), output, files)  # noqa: E731
+    return guarded(output, layout.run_id, execute_run, inputs=list(deadletter_files))
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -315,6 +358,9 @@ def add_replay_parser(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
                    help=f"records per batch element and Parquet row group (default: {DEFAULT_BATCH_SIZE})")
     p.add_argument("--no-raw", action="store_true", help="do not keep the original records")
+    p.add_argument("--reread-from", action="append", default=[], metavar="PREFIX",
+                   help="input root that read letters of unreadable files may be re-read from; repeat for "
+                   "more (without it such letters are refused and counted as replay/reread_refused)")
     add_sink_arguments(p)  # --sink KIND:URL?options, as for 'run' (engineer F's pipelines/sinks)
     add_enrichment_arguments(p)  # the enrichment options of 'run', so replayed events get the same context
     p.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")
@@ -339,6 +385,7 @@ def _cmd_replay(args: argparse.Namespace, extra: list[str]) -> int:
             args.deadletters, args.output, settings, extra, sinks,
             progress=lambda msg: print(f"cloudaudit: {msg}", file=sys.stderr, flush=True),
             enrichment_config=enrichment_config(args),
+            reread_from=args.reread_from,
         )
     except UsageError:
         raise

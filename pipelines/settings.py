@@ -34,6 +34,8 @@ class Settings:
     dedup_shards: int = DEFAULT_DEDUP_SHARDS  # groups per provider/date/hour partition
     # None: the registered connectors. Tests pass their own.
     connectors: tuple[Connector, ...] | None = None
+    # File-name globs a directory input reads (--include); empty: the log-like names (pipelines.read.LOG_LIKE).
+    include: tuple[str, ...] = ()
 
 
 # Streaming defaults (seconds): CloudTrail delivers within minutes, Azure rows arrive out of order; ids are
@@ -67,6 +69,9 @@ class RunConfig:
     # Batch: event batches through the runner's shuffle (True) or spill files (False); None: spill files on
     # Beam's local runners, the shuffle elsewhere (pipelines.stages.shuffle).
     shuffle: bool | None = None
+    group_readable: bool = False  # output files 0640 instead of 0600 (pipelines/interrupt.py)
+    max_deadletter_ratio: float | None = None  # exit status 1 above this dead-letter share (None: not checked)
+
 
 
 MICROS = 1_000_000

@@ -7,6 +7,11 @@ batch's canonical JSON lines for the SIEM sink. Memory stays bounded by one batc
 the partition. File names depend only on the run id and the key, so a retried bundle overwrites its own
 files instead of adding copies.
 
+Reruns are idempotent: before writing a key, the ids of the events already in that partition's committed
+Parquet files (those an earlier run's manifest lists; see ``pipelines.cleanup``) are read (the ``id``
+column only), and an event among them is counted as ``already_stored`` and written nowhere again, so the
+same input run twice, or after a crash, leaves each event once in cold storage.
+
 An event the Arrow conversion rejects (a mapper produced something the schema cannot hold) becomes a
 dead letter of stage ``sink``, so it is counted, not lost, and it is left out of every sink.
 """
@@ -14,6 +19,7 @@ dead letter of stage ``sink``, so it is counted, not lost, and it is left out of
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -27,11 +33,13 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import summary as names
+from pipelines.cleanup import committed
 from pipelines.layout import Key, Layout, PartitionKey
-from pipelines.manifest import KIND_PARQUET, KIND_RAW, FileEntry, HashingStream, relative_path
+from pipelines.manifest import KIND_PARQUET, KIND_RAW, FileEntry, HashingStream, create_output, relative_path
 from pipelines.memory import bound_large_allocations
 from pipelines.metrics import Counters
 from pipelines.objectstores import share_s3_clients
+from pipelines.redact import redact
 from pipelines.settings import Settings
 from pipelines.spill import Segment, SpilledEvent, canonical_line, read_segment
 from schemas.arrow import arrow_schema, table_from_json_lines
@@ -53,19 +61,49 @@ class PartitionStore:
         self.settings = settings
         self.counts: Counter[str] = Counter()
         self.files: list[FileEntry] = []  # written and closed, for the manifest
+        self._committed: set[str] | None = None  # paths the output's manifests list, read once
+
+    def stored_ids(self, key: PartitionKey) -> set[str]:
+        """Ids of this key's events that committed runs wrote already (empty for a new output)."""
+        if self._committed is None:
+            self._committed = committed(self.layout.root)[1]
+        folder = relative_path(self.layout.root, self.layout.partition_dir("events", key)).rstrip("/") + "/"
+        shards = self.settings.dedup_shards
+        ids: set[str] = set()
+        for rel in self._committed:
+            if not (rel.startswith(folder) and rel.endswith(".parquet")):
+                continue
+            path = FileSystems.join(self.layout.root, *rel.split("/"))
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                column = pq.read_table(f, columns=["id"]).column("id").to_pylist()
+            if shards > 1:
+                ids.update(i for i in column if zlib.crc32(i.encode()) % shards == key.shard)
+            else:
+                ids.update(column)
+        return ids
 
     def store(self, key: PartitionKey, segments: Iterable[Segment]) -> Iterator[tuple[str, bytes]]:
         """Yields (SIEM, JSON lines) and (DEADLETTERS, JSON lines) as it goes; each file, once closed,
         is added to ``files`` for the manifest. A write that fails is abandoned, not committed: an object
         store gets no partial file, and the manifest no entry for it."""
+        yield from self.store_events(key, (read_segment(segment) for segment in segments))
+
+    def store_events(self, key: PartitionKey, groups: Iterable[Iterable[SpilledEvent]]) -> Iterator[tuple[str, bytes]]:
+        """``store`` over groups of events, wherever they come from: spill segments on the local runners,
+        batches from the runner's shuffle elsewhere (pipelines.stages.shuffle)."""
         writer = _PartitionFiles(self.layout, key)
         seen: set[str] = set()
+        stored = self.stored_ids(key)
         pending: list[SpilledEvent] = []
         try:
-            for segment in segments:
-                for event in read_segment(segment):
+            for group in groups:
+                for event in group:
                     if event[0] in seen:
                         self.counts[names.DUPLICATES] += 1
+                        continue
+                    if event[0] in stored:  # written by an earlier run: once is enough
+                        seen.add(event[0])
+                        self.counts[names.ALREADY_STORED] += 1
                         continue
                     seen.add(event[0])
                     pending.append(event)
@@ -89,7 +127,7 @@ class PartitionStore:
         for event, reason in bad:
             self.counts[names.deadletter_counter("sink", "parquet_rejected")] += 1
             line = canonical_line(event[1], event[2])
-            letter = DeadLetter("sink", "parquet_rejected", reason, line, _location(line, self.layout, key))
+            letter = DeadLetter("sink", "parquet_rejected", redact(reason), line, _location(line, self.layout, key))
             yield DEADLETTERS, letter.to_json()
         if not kept:
             return
@@ -212,8 +250,8 @@ class _PartitionFiles:
 
 
 def _create(path: str) -> HashingStream:
-    # FileSystems.create makes missing local folders itself; object stores have none to make.
-    return HashingStream(FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED), path)
+    # Local files: a hidden temporary name, renamed into place once complete; see manifest.create_output.
+    return create_output(path)
 
 
 class StorePartitionFn(beam.DoFn):

@@ -3,7 +3,9 @@
 Counters live in one namespace with path-like names (``deadletters/parse/invalid_json``), so one
 function turns the runner's metric results into a ``Summary`` and tests can build one from a dict.
 
-The invariant: ``records read = events written + dead letters + duplicates dropped + non-events``.
+The invariant: ``records read = events written + dead letters + duplicates dropped + already stored +
+non-events``; "already stored" are events a committed earlier run wrote (a rerun of the same input), kept
+apart from this run's duplicates.
 Every record the normalizer reads comes out as exactly one event, dead letter or non-event; every event
 is then written, dropped as a duplicate of one that was written, or dead-lettered by a sink. A run whose
 numbers do not add up lost something silently, and says so.
@@ -16,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipelines.redact import redact
+
 NAMESPACE = "cloudaudit"
 
 FILES_READ = "files_read"
@@ -23,6 +27,8 @@ BYTES_READ = "bytes_read"
 RECORDS_READ = "records_read"
 EVENTS_NORMALIZED = "events_normalized"
 DUPLICATES = "duplicates_dropped"
+ALREADY_STORED = "already_stored"  # events an earlier, committed run wrote to this output already
+SKIPPED = "skipped_inputs"  # skipped_inputs/<why>: files a directory input left out
 PARQUET_FILES = "parquet_files"
 RAW_FILES = "raw_files"
 DEADLETTERS = "deadletters"  # deadletters/<stage>/<code>
@@ -57,6 +63,7 @@ class Summary:
     events_normalized: int = 0
     events_written: dict[str, dict[str, int]] = field(default_factory=dict)  # provider -> outcome -> n
     duplicates_dropped: int = 0
+    already_stored: int = 0
     deadletters: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> code -> n
     non_events: dict[str, int] = field(default_factory=dict)  # kind -> n
     # Enrichment outcomes: enricher -> outcome -> events (not part of the invariant: it never drops one).
@@ -69,6 +76,11 @@ class Summary:
     # events that are also in cold storage, so they stay out of the invariant above; each sink has its
     # own: every event written reached it, and each one was delivered or dead-lettered.
     sinks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped_inputs: dict[str, int] = field(default_factory=dict)  # why -> files (not records: not read)
+    cleaned: list[str] = field(default_factory=list)  # what the run removed of interrupted runs' leftovers
+    interrupted: str = ""  # the signal that stopped the run, if one did
+    # Exit status 0 only when dead letters / records read stays at or under this (None: not checked).
+    max_deadletter_ratio: float | None = None
 
     @property
     def written_total(self) -> int:
@@ -84,7 +96,10 @@ class Summary:
 
     @property
     def accounted(self) -> int:
-        return self.written_total + self.deadletters_total + self.duplicates_dropped + self.non_events_total
+        return (
+            self.written_total + self.deadletters_total + self.duplicates_dropped + self.already_stored
+            + self.non_events_total
+        )
 
     @property
     def invariant_holds(self) -> bool:
@@ -92,7 +107,28 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return self.invariant_holds and self.sinks_hold and not self.problems
+        return (
+            self.invariant_holds and self.sinks_hold and not self.problems and not self.interrupted
+            and self.deadletter_ratio_ok and not self.sinks_down
+        )
+
+    @property
+    def deadletter_ratio(self) -> float:
+        """Dead letters per record read: of the run, or of the worst sink (per event it was given)."""
+        ratios = [self.deadletters_total / self.records_read if self.records_read else 0.0]
+        for s in self.sinks.values():
+            if s.get("events"):
+                ratios.append(sum(s.get("deadletters", {}).values()) / int(s["events"]))
+        return max(ratios)
+
+    @property
+    def deadletter_ratio_ok(self) -> bool:
+        return self.max_deadletter_ratio is None or self.deadletter_ratio <= self.max_deadletter_ratio
+
+    @property
+    def sinks_down(self) -> list[str]:
+        """Sinks whose circuit breaker opened (they dead-lettered events as ``sink_unavailable``)."""
+        return sorted(n for n, s in self.sinks.items() if s.get("deadletters", {}).get("sink_unavailable"))
 
     def sink_text(self, name: str) -> str:
         s = self.sinks.get(name, {})
@@ -111,8 +147,9 @@ class Summary:
         verdict = "holds" if self.invariant_holds else f"VIOLATED: {self.records_read - self.accounted:+d} unaccounted"
         return (
             f"read {self.records_read} {sign} written {self.written_total} + dead letters "
-            f"{self.deadletters_total} + duplicates {self.duplicates_dropped} + non-events "
-            f"{self.non_events_total}: {verdict}"
+            f"{self.deadletters_total} + duplicates {self.duplicates_dropped} + "
+            + (f"already stored {self.already_stored} + " if self.already_stored else "")
+            + f"non-events {self.non_events_total}: {verdict}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,7 +162,9 @@ class Summary:
         d["sinks_invariant"] = {
             "holds": self.sinks_hold, "text": {name: self.sink_text(name) for name in sorted(self.sinks)}
         }
-        return d
+        d["deadletter_ratio"] = round(self.deadletter_ratio, 6)
+        d["ok"] = self.ok
+        return _redacted(d)
 
     @property
     def events_per_second(self) -> float:
@@ -140,6 +179,7 @@ def from_counters(counters: Mapping[str, int], **info: Any) -> Summary:
     s.records_read = int(counters.get(RECORDS_READ, 0))
     s.events_normalized = int(counters.get(EVENTS_NORMALIZED, 0))
     s.duplicates_dropped = int(counters.get(DUPLICATES, 0))
+    s.already_stored = int(counters.get(ALREADY_STORED, 0))
     s.parquet_files = int(counters.get(PARQUET_FILES, 0))
     s.raw_files = int(counters.get(RAW_FILES, 0))
     for name, value in sorted(counters.items()):
@@ -159,6 +199,8 @@ def from_counters(counters: Mapping[str, int], **info: Any) -> Summary:
                 entry["deadletters"][what.partition("/")[2]] = int(value)
             elif what in ("events", "delivered"):
                 entry[what] = int(value)
+        elif head == SKIPPED:
+            s.skipped_inputs[rest] = int(value)
         elif head == NON_EVENTS:
             s.non_events[rest] = int(value)
         elif head == ENRICH:
@@ -192,6 +234,8 @@ def format_summary(s: Summary) -> str:
         outcomes = ", ".join(f"{o} {n}" for o, n in sorted(by_outcome.items()))
         lines.append(f"    {provider:<37} {sum(by_outcome.values()):>9}   ({outcomes})")
     lines.append(f"  duplicates dropped  {s.duplicates_dropped}")
+    if s.already_stored:
+        lines.append(f"  already stored      {s.already_stored}   (written by an earlier run: not written again)")
     lines.append(f"  dead letters        {s.deadletters_total}")
     for stage, by_code in sorted(s.deadletters.items()):
         for code, n in sorted(by_code.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -210,5 +254,48 @@ def format_summary(s: Summary) -> str:
         lines.append(f"  sink {name:<14} {s.sink_text(name)}")
         for code, n in sorted(s.sinks[name]["deadletters"].items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {'sink/' + code:<37} {n:>9}")
+    if s.skipped_inputs:
+        lines.append("  inputs skipped      " + ", ".join(f"{why} {n}" for why, n in sorted(s.skipped_inputs.items())))
+    if s.cleaned:
+        lines.append(f"  cleaned up          {len(s.cleaned)} leftovers of interrupted runs")
+        lines.extend(f"    {c}" for c in s.cleaned[:20])
+        if len(s.cleaned) > 20:
+            lines.append(f"    ... and {len(s.cleaned) - 20} more (see the summary file)")
+    if s.max_deadletter_ratio is not None and not s.deadletter_ratio_ok:
+        lines.append(f"  PROBLEM             dead-letter share {s.deadletter_ratio:.2%} is over "
+                     f"--max-deadletter-ratio {s.max_deadletter_ratio:.2%}")
+    for name in s.sinks_down:
+        lines.append(f"  PROBLEM             sink {name} was down: its remaining events are dead letters "
+                     "(sink_unavailable); 'cloudaudit replay' delivers them later")
+    if s.interrupted:
+        lines.append(f"  PROBLEM             interrupted by {s.interrupted}: nothing of this run was committed")
     lines.extend(f"  PROBLEM             {p}" for p in s.problems)
-    return "\n".join(lines)
+    return redact("\n".join(lines))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def write_run_summary(root: str, run_id: str, summary: Summary) -> None:
+    """The summary twice: ``OUTPUT/_summary.json`` (the last run's) and, kept for good, beside the
+    run's manifest as ``cold/_manifests/<run>.summary.json``."""
+    import orjson
+
+    from pipelines.manifest import MANIFEST_DIR, write_atomically
+
+    blob = orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
+    write_atomically(_join(root, *MANIFEST_DIR, f"{run_id}.summary.json"), blob)
+    write_atomically(_join(root, "_summary.json"), blob)
+
+
+def _join(root: str, *parts: str) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.join(root, *parts)

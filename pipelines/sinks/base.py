@@ -9,6 +9,14 @@ A kind implements ``attempt(items)``: one try at delivering a batch, saying per 
 delivered, should be retried, or is rejected for good. The loop here does the rest: batches by count
 and bytes, retries what is retryable with exponential backoff and full jitter (and at least the
 server's Retry-After), and dead-letters what is left when the retries run out.
+
+Each sink also has a circuit breaker, so an endpoint that is down costs bounded time, not retries times
+batches. An attempt that delivers nothing and rejects nothing is an outage; after ``breaker_batches``
+consecutive batches that ran out of retries (default 3), or ``breaker_seconds`` of continuous outage
+(default 30, also the retry budget of a single batch), the sink is declared down: the batch in hand and
+every later event go straight to the dead letters with code ``sink_unavailable`` and the last error,
+the run finishes and exits non-zero, and ``cloudaudit replay`` delivers them once the endpoint is back.
+Any attempt that gets an answer (delivered or rejected items) closes the breaker again.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from pipelines.redact import redact, register_secret
 from pipelines.sinks.config import Options, SinkConfig, SinkConfigError
 from schemas.deadletter import DeadLetter
 
@@ -31,6 +40,9 @@ log = logging.getLogger(__name__)
 
 STAGE = "sink"
 REASON_LIMIT = 1000
+UNAVAILABLE = "sink_unavailable"
+DEFAULT_BREAKER_BATCHES = 3
+DEFAULT_BREAKER_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -109,7 +121,13 @@ class Sink(ABC):
         self.max_backoff = opts.number("max_backoff", 30.0)
         self.timeout = opts.number("timeout", 30.0, minimum=0.001)
         self.gzip = opts.boolean("gzip", True)
+        self.breaker_batches = opts.integer("breaker_batches", DEFAULT_BREAKER_BATCHES, minimum=1)
+        self.breaker_seconds = opts.number("breaker_seconds", DEFAULT_BREAKER_SECONDS, minimum=0.001)
         self._sleep = sleep
+        self._clock = time.monotonic
+        self._failed_batches = 0  # consecutive batches that ran out of retries
+        self._outage_since: float | None = None  # when the current run of failed attempts began
+        self.down_reason = ""  # set once the breaker opens: why, with the last error
         self._random = random.Random()
         self.configure(opts)
 
@@ -144,8 +162,29 @@ class Sink(ABC):
             elif item is not None:
                 items.append(item)
         for batch in self.batches(items):
+            if self.down_reason:  # the breaker is open: no more tries, no more waiting
+                result.dead.extend(self.letter(i.line, i.location, UNAVAILABLE, self.down_reason) for i in batch)
+                continue
             result.extend(self._deliver(batch))
         return result
+
+    # -- the circuit breaker --
+
+    def _answered(self) -> None:
+        self._failed_batches = 0
+        self._outage_since = None
+
+    def _outage(self) -> float:
+        """An attempt that got no answer; returns how long the outage has lasted."""
+        now = self._clock()
+        if self._outage_since is None:
+            self._outage_since = now
+        return now - self._outage_since
+
+    def _trip(self, why: str, last_error: str) -> str:
+        self.down_reason = f"sink declared down after {why}; last error: {last_error or 'no reason given'}"
+        log.warning("sink %s: %s", self.name, self.down_reason)
+        return self.down_reason
 
     def item(self, line: bytes) -> tuple[Item | None, DeadLetter | None]:
         """A line -> Item, or the dead letter saying why it is not an event this sink can send."""
@@ -192,8 +231,8 @@ class Sink(ABC):
             yield batch
 
     def letter(self, line: bytes, location: str, code: str, reason: str, attempts: int = 1) -> DeadLetter:
-        text = f"sink {self.name} ({self.kind}): {reason}"
-        return DeadLetter(STAGE, code, text[:REASON_LIMIT], line, location, attempts=attempts)
+        text = redact(f"sink {self.name} ({self.kind}): {reason}")
+        return DeadLetter(STAGE, code, text[:REASON_LIMIT], line, redact(location), attempts=attempts)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, never shorter than Retry-After, never over max_backoff."""
@@ -224,11 +263,27 @@ class Sink(ABC):
             pending = outcome.retry
             if not pending:
                 break
+            outage = 0.0
+            if outcome.delivered or outcome.rejected:
+                self._answered()
+            else:
+                outage = self._outage()
+            if outage >= self.breaker_seconds:
+                why = self._trip(f"{outage:.0f}s of outage (breaker_seconds={self.breaker_seconds:g})", outcome.reason)
+                result.dead.extend(self.letter(i.line, i.location, UNAVAILABLE, why, attempt) for i in pending)
+                break
             if attempt > self.retries:
+                self._failed_batches += 1
+                if self._failed_batches >= self.breaker_batches:
+                    why = self._trip(f"{self._failed_batches} consecutive failed batches", outcome.reason)
+                    result.dead.extend(self.letter(i.line, i.location, UNAVAILABLE, why, attempt) for i in pending)
+                    break
                 reason = f"gave up after {attempt} attempts: {outcome.reason or 'no reason given'}"
                 result.dead.extend(self.letter(i.line, i.location, "retries_exhausted", reason, attempt) for i in pending)
                 break
             wait = self.delay(attempt, outcome.retry_after)
+            if self._outage_since is not None:  # never wait past the outage budget
+                wait = min(wait, max(0.0, self.breaker_seconds - (self._clock() - self._outage_since)))
             log.info("sink %s: %d events to retry in %.2fs: %s", self.name, len(pending), wait, outcome.reason)
             self._sleep(wait)
         return result
@@ -295,12 +350,15 @@ def env_secret(name: str, file_env: str | None = None) -> str | None:
 
     value = os.environ.get(name)
     if value:
+        register_secret(value)  # never written: see pipelines.redact
         return value.strip()
     if file_env and os.environ.get(file_env):
         path = os.environ[file_env]
         try:
             with open(path, encoding="utf-8") as f:
-                return f.read().strip() or None
+                secret = f.read().strip() or None
+                register_secret(secret)
+                return secret
         except OSError as exc:
             raise SinkConfigError(f"cannot read the file named by {file_env}: {exc.strerror or exc}") from None
     return None

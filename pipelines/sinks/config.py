@@ -40,6 +40,8 @@ COMMON_OPTIONS: dict[str, str] = {
     "max_backoff": "longest retry delay in seconds, Retry-After included (default 30)",
     "timeout": "seconds to wait for a connection or a response (default 30)",
     "gzip": "compress request bodies: true or false (default true)",
+    "breaker_batches": "consecutive batches out of retries before the sink is declared down (default 3)",
+    "breaker_seconds": "seconds of continuous outage before the sink is declared down (default 30)",
 }
 
 # The projection a sink kind uses when none is given: Elasticsearch/OpenSearch content (detection rules,

@@ -17,14 +17,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io import fileio
 
-from pipelines import summary as names
 from pipelines.layout import Key, PartitionKey
-from pipelines.manifest import KIND_PARQUET
 from pipelines.read import DEADLETTERS, SEGMENTS, FileReader, Output, ReadFiles, ReadFilesFn
 from pipelines.sources import ReadBlobs, ReadBlobsFn
 from pipelines.spill import SpilledEvent
-from pipelines.store import MANIFEST, SIEM, DedupAndStore, PartitionStore, StorePartitionFn
-from pipelines.store import _PartitionFiles as PartitionFiles  # the one partition writer
+from pipelines.store import MANIFEST, SIEM, DedupAndStore, StorePartitionFn
 
 # The local runners: spill files there; every other runner shuffles the events themselves.
 LOCAL_RUNNERS = frozenset(
@@ -82,49 +79,15 @@ class ShuffleReadBlobs(ReadBlobs):
         ).with_outputs(DEADLETTERS, main=SEGMENTS)
 
 
-class BatchPartitionStore(PartitionStore):
-    """``PartitionStore`` over event batches from the shuffle instead of spill segments: the same
-    per-partition dedup, row groups of ``batch_size``, writer and dead letters."""
-
-    def store_batches(self, key: PartitionKey, batches: Iterable[list[SpilledEvent]]) -> Iterator[tuple[str, bytes]]:
-        writer = PartitionFiles(self.layout, key)
-        seen: set[str] = set()
-        pending: list[SpilledEvent] = []
-        try:
-            for batch in batches:
-                for event in batch:
-                    if event[0] in seen:
-                        self.counts[names.DUPLICATES] += 1
-                        continue
-                    seen.add(event[0])
-                    pending.append(event)
-                if len(pending) >= self.settings.batch_size:
-                    yield from self._write(key, pending, writer)
-                    pending = []
-            if pending:
-                yield from self._write(key, pending, writer)
-        except BaseException:
-            writer.abandon()
-            raise
-        entries = writer.close()
-        for entry in entries:
-            self.counts[names.PARQUET_FILES if entry.kind == KIND_PARQUET else names.RAW_FILES] += 1
-        self.files.extend(entries)
-
-
 class StoreBatchesFn(StorePartitionFn):
     """(key, [events batch]) -> the same outputs as ``StorePartitionFn``."""
-
-    def setup(self) -> None:
-        super().setup()
-        self._batch_store = BatchPartitionStore(self._layout, self._settings)
 
     # The element carries event batches from the runner's shuffle, not spill-file segments.
     def process(self, element: tuple[Key, Iterable[list[SpilledEvent]]]) -> Iterator[object]:  # type: ignore[override]
         key, batches = element
-        store = self._batch_store
+        store = self._store
         store.files.clear()
-        for tag, blob in store.store_batches(PartitionKey(*key), batches):
+        for tag, blob in store.store_events(PartitionKey(*key), batches):
             yield blob if tag == SIEM else beam.pvalue.TaggedOutput(tag, blob)
         for entry in store.files:
             yield beam.pvalue.TaggedOutput(MANIFEST, entry.to_json())

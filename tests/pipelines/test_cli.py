@@ -149,7 +149,7 @@ def test_run_through_the_console_entry(cloudaudit: Run, mixed_input: dict[str, P
     root = next(iter(mixed_input.values())).parent.parent
     out = tmp_path / "out"
     p = cloudaudit("run", "--input", str(root / "clouds"), "--input", str(root / "fake" / "*.json*"),
-                   "--output", str(out), "--dedup-shards", "1")
+                   "--output", str(out), "--dedup-shards", "1", "--max-deadletter-ratio", "1")
     assert p.returncode == 0, p.stderr
     assert p.stderr.startswith("cloudaudit: matched 11 files")
     assert "invariant" in p.stdout and ": holds" in p.stdout

@@ -188,10 +188,41 @@ def test_a_file_that_could_not_be_opened_is_read_again(tmp_path: Path) -> None:
     letters.write_bytes(DeadLetter("read", "unreadable_file", "cannot open file: PermissionError", b"",
                                    str(path), attempts=2).to_json() + b"\n")
     path.write_bytes(lines(*[fake(i) for i in range(3)]))  # readable now
-    summary = replay.run([str(letters)], str(tmp_path / "out"), Settings(connectors=BROKEN))
+    summary = replay.run([str(letters)], str(tmp_path / "out"), Settings(connectors=BROKEN), reread_from=[str(tmp_path)])
     assert summary.ok and summary.written_total == 3 and summary.deadletters_total == 0
     path.unlink()  # gone for good: a new letter, one more attempt
-    summary = replay.run([str(letters)], str(tmp_path / "out2"), Settings(connectors=BROKEN))
+    summary = replay.run([str(letters)], str(tmp_path / "out2"), Settings(connectors=BROKEN), reread_from=[str(tmp_path)])
     (again,) = read_lines(tmp_path / "out2" / "deadletters")
     assert (again["stage"], again["code"], again["attempts"]) == ("read", "unreadable_file", 3)
     assert summary.invariant_holds
+
+
+def test_a_crafted_letter_cannot_make_replay_read_outside_reread_from(tmp_path: Path) -> None:
+    secret = tmp_path / "home" / ".aws" / "credentials"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(b'{"fakecloud": 1, "aws_secret_access_key": "planted-secret-value"}\n')
+    inputs = tmp_path / "inputs"
+    (inputs / "ok").mkdir(parents=True)
+    (inputs / "ok" / "late.jsonl").write_bytes(lines(fake(1)))
+    (inputs / "link").symlink_to(secret.parent)  # a link under the root that leads out of it
+    crafted = [
+        DeadLetter("read", "unreadable_file", "x", b"", str(secret)),
+        DeadLetter("read", "unreadable_file", "x", b"", str(inputs / "ok" / ".." / ".." / "home" / ".aws" / "credentials")),
+        DeadLetter("read", "unreadable_file", "x", b"", str(inputs / "link" / "credentials")),
+        DeadLetter("parse", "invalid_json", "x", b"", str(secret)),  # a record letter without its record
+        DeadLetter("read", "unreadable_file", "x", b"", str(inputs / "ok" / "late.jsonl")),
+    ]
+    letters = tmp_path / "letters.jsonl"
+    letters.write_bytes(b"".join(d.to_json() + b"\n" for d in crafted))
+    out = tmp_path / "out"
+    summary = replay.run([str(letters)], str(out), Settings(connectors=BROKEN), reread_from=[str(inputs)])
+    assert summary.written_total == 1 and summary.invariant_holds
+    assert summary.deadletters == {"replay": {"reread_refused": 3}, "parse": {"invalid_json": 1}}
+    for p in out.rglob("*"):
+        if p.is_file():
+            assert b"planted-secret-value" not in p.read_bytes(), p
+    refused = [d for d in read_lines(out / "deadletters") if d["code"] == "reread_refused"]
+    assert all("--reread-from" in d["reason"] for d in refused)
+    # Without --reread-from nothing is re-read at all.
+    summary = replay.run([str(letters)], str(tmp_path / "out2"), Settings(connectors=BROKEN))
+    assert summary.written_total == 0 and summary.deadletters["replay"] == {"reread_refused": 4}

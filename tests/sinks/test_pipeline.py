@@ -47,7 +47,8 @@ def test_run_with_sinks_under_faults(tmp_path: Path) -> None:
                 *console_entry(), "run", "--input", "samples", "--output", str(out),
                 "--sink", f"hec:{hec.url}?index=audit&ack=true&ack_poll=0.01&ack_timeout=0.15&retries=10&{FAST}",
                 "--sink", f"elastic:{es.url}?index=cloudaudit-{{date}}&retries=10&{FAST}",
-                "--sink", f"hec:{bad.url}?retries=1&{FAST}",
+                # Its breaker is kept shut (retries run out per batch), and its dead letters allowed.
+                "--sink", f"hec:{bad.url}?retries=1&breaker_batches=1000&{FAST}", "--max-deadletter-ratio", "1",
             ],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
         )
