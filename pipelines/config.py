@@ -71,6 +71,9 @@ class RunFile(BaseModel):
     sinks: tuple[str, ...] = ()  # KIND:URL?key=value, as for --sink (credentials come from the environment)
     enrichment: str | None = None  # an enrichment config file (docs/enrichment.md), as for --enrich-config
     rules: str | None = None  # a folder of detection rules (path only: the Detect stage loads it)
+    # The run fails (exit 1) when dead letters are a larger share of the records than this (as
+    # --max-deadletter-ratio; None: the command line's default).
+    max_deadletter_ratio: float | None = Field(None, ge=0, le=1)
     windows: Windows = Windows()
     output: Output = Output()
     beam: dict[str, str | int | float | bool | list[str]] = {}  # Beam/Dataflow options, as --key=value
@@ -145,6 +148,8 @@ def file_values(run: RunFile) -> dict[str, Any]:
     }
     if run.output.max_record_bytes is not None:
         values["max_record_bytes"] = run.output.max_record_bytes
+    if run.max_deadletter_ratio is not None:
+        values["max_deadletter_ratio"] = run.max_deadletter_ratio
     if run.sinks:
         from pipelines.sinks import parse_sink
         from pipelines.sinks.config import SinkConfigError

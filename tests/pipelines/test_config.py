@@ -82,7 +82,8 @@ def test_run_with_a_config_file(cloudaudit, tmp_path: Path) -> None:  # type: ig
     src = tmp_path / "trail.json"
     src.write_bytes(orjson.dumps(CLOUDTRAIL_FILE))
     path = write(tmp_path, RUN_YAML.format(input=src, output=tmp_path / "unused"))
-    p = cloudaudit("run", "--config", path, "--output", str(tmp_path / "out"))
+    # The file holds one record with no time on purpose: half the records are dead letters.
+    p = cloudaudit("run", "--config", path, "--output", str(tmp_path / "out"), "--max-deadletter-ratio", "1")
     assert p.returncode == 0, p.stderr
     assert not (tmp_path / "unused").exists()
     assert list((tmp_path / "out" / "cold" / "events").rglob("*.parquet"))
@@ -127,7 +128,8 @@ def test_template_entry_runs_the_pipeline(tmp_path: Path) -> None:
 
     src = tmp_path / "trail.json"
     src.write_bytes(orjson.dumps(CLOUDTRAIL_FILE))
-    path = write(tmp_path, "output: {raw: false}\n")
+    # The file holds one record with no time on purpose: half the records are dead letters.
+    path = write(tmp_path, "output: {raw: false}\nmax_deadletter_ratio: 1\n")
     code = main([f"--config={path}", f"--input={src}", f"--output={tmp_path / 'out'}", "--batch_size=100",
                  "--direct_num_workers=1"])  # fmt: skip
     assert code == 0
