@@ -171,6 +171,10 @@ def build_parser() -> _Parser:
     add_verify_parser(sub)  # verify OUTPUT: cold storage against its manifests (pipelines/manifest.py)
     add_enrich_command(sub, fmt)  # cloudaudit enrich [--explain] FILE... (enrichers/cli.py)
     add_loader_commands(sub)  # cloudaudit directory|inventory SOURCE --out FILE (enrichers/loaders)
+    from detections.cli import add_detect_commands, add_hunt_command
+
+    add_detect_commands(sub, fmt)  # cloudaudit detect test|coverage [DIR] (detections/cli.py)
+    add_hunt_command(sub, fmt)  # cloudaudit hunt [--rules DIR] INPUT... (detections/cli.py)
     return parser
 
 
