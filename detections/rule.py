@@ -39,20 +39,26 @@ _TECHNIQUE = r"^T\d{4}(\.\d{3})?$"
 
 
 class Prefilter(BaseModel):
-    """What a rule can match at all: an event must be of one of ``providers`` (any when empty) and, when
-    ``actions`` or ``risk_tags`` are given, have one of the actions (letter case ignored; a trailing
-    ``*`` matches a prefix) or one of the risk tags. Empty actions and tags: every event of the providers."""
+    """What a rule can match at all: an event must be of one of ``providers`` (any when empty), have one
+    of ``outcomes`` and ``actor_types`` when given, and, when ``actions`` or ``risk_tags`` are given,
+    have one of the actions (letter case ignored; a trailing ``*`` matches a prefix) or one of the risk
+    tags. Hunting turns the same fields into the Parquet scan's filter (hunt.rule_sql)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     providers: tuple[Cloud, ...] = ()
     actions: tuple[str, ...] = ()
     risk_tags: tuple[str, ...] = ()
+    outcomes: tuple[Literal["success", "failure", "unknown"], ...] = ()
+    actor_types: tuple[str, ...] = ()
 
     def compiled(self) -> CompiledPrefilter:
         exact = frozenset(a.lower() for a in self.actions if not a.endswith("*"))
         prefixes = tuple(a[:-1].lower() for a in self.actions if a.endswith("*"))
-        return CompiledPrefilter(frozenset(self.providers), exact, prefixes, frozenset(self.risk_tags))
+        return CompiledPrefilter(
+            frozenset(self.providers), exact, prefixes, frozenset(self.risk_tags), frozenset(self.outcomes),
+            frozenset(self.actor_types),
+        )
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,15 @@ class CompiledPrefilter:
     actions: frozenset[str]
     prefixes: tuple[str, ...]
     tags: frozenset[str]
+    outcomes: frozenset[str]
+    actor_types: frozenset[str]
 
     def passes(self, e: Event) -> bool:
         if self.providers and e.where.provider not in self.providers:
+            return False
+        if self.outcomes and e.what.outcome not in self.outcomes:
+            return False
+        if self.actor_types and e.who.actor.type not in self.actor_types:
             return False
         if not (self.actions or self.prefixes or self.tags):
             return True

@@ -73,6 +73,7 @@ def build(
     sources: Sequence[SourceSpec] = (),
     sinks: Sequence[SinkConfig] = (),
     enrichment: ReferenceData | None = None,
+    rules: str | None = None,
 ) -> None:
     # Files, sources or both: each gives segments and dead letters, flattened into one store stage.
     segments, read_dead = [], []
@@ -93,6 +94,11 @@ def build(
     stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> DedupAndStore(layout, settings)
     # SIEM sinks take the same batches as the SIEM files; their dead letters join the others.
     sink_dead = [stored[DedupAndStore.SIEM] | "Sinks" >> WriteToSinks(sinks)] if sinks else []
+    if rules is not None:  # detection (detections/beam.py): "" = the bundled rule pack
+        from detections.beam import Detect, WriteAlerts
+
+        alerts = stored[DedupAndStore.SIEM] | "Detect" >> Detect(rules or None)
+        sink_dead.append(alerts | "WriteAlerts" >> WriteAlerts(layout.root, layout.run_id, sinks))
     deadletters = (
         (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "AllDeadLetters" >> beam.Flatten()
     )
@@ -124,6 +130,10 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     size = sum(f.size_in_bytes for m in matched for f in m)
     check_output(config.output)
     enrichment = prepare_enrichment(config.enrichment)  # a broken reference file stops the run here
+    if config.rules is not None:  # a rule pack with problems stops the run here
+        from detections.cli import load_rules_or_fail
+
+        load_rules_or_fail(config.rules or None)
     parallelize_locally(options, config.beam_args, files, size)
     worker_environment(options)
     layout = Layout(config.output, new_run_id())
@@ -135,7 +145,7 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     )
 
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment)
+    build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment, config.rules)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     return execute(pipeline, layout, runner, inputs, config.output, files)
 

@@ -138,6 +138,8 @@ def build_parser() -> _Parser:
     add_source_arguments(run)  # --source, --start/--end, --streaming and its knobs; kinds in the epilog
     add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
     add_sink_arguments(run)  # --sink KIND:URL?options (Splunk HEC, Elasticsearch/OpenSearch, Sentinel)
+    run.add_argument("--rules", nargs="?", const="", default=None, metavar="DIR",
+                     help="evaluate detection rules and write alerts (no DIR: the bundled pack; detections/)")
 
     norm = sub.add_parser(
         "normalize", help="normalize files to event JSON lines on stdout", epilog=NORMALIZE_EXAMPLES,
@@ -204,6 +206,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         **run_source_options(args),
         sinks=args.sink,
         enrichment=enrichment_config(args),
+        rules=args.rules,
     )
     try:
         runner = streaming.run if config.streaming else batch.run

@@ -61,3 +61,5 @@ class RunConfig:
     sinks: list[SinkConfig] = field(default_factory=list)  # SIEM sinks (pipelines.sinks), besides the files
     # Enrichment reference files (enrichers.config); None: no reference data, the bundled action catalog only.
     enrichment: EnrichmentConfig | None = None
+    # Detection rules (detections/): None = no detection, "" = the bundled pack, else a rule pack folder.
+    rules: str | None = None

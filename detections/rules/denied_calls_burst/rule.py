@@ -19,7 +19,7 @@ from detections import helpers as h
     clouds=("aws", "gcp", "azure"),
     mode="monitor",
     suppress_for=timedelta(hours=1),
-    prefilter=Prefilter(),
+    prefilter=Prefilter(outcomes=("failure",)),
     threshold={"more_than": 10, "window": timedelta(minutes=10)},
 )
 def match(e):

@@ -30,7 +30,7 @@ def is_break_glass(e):
     clouds=("aws", "gcp", "azure"),
     mode="alert",
     suppress_for=timedelta(hours=1),
-    prefilter=Prefilter(),
+    prefilter=Prefilter(actor_types=("root", "human")),  # break-glass accounts are people
 )
 def match(e):
     root = e.who.actor.type == "root" and e.who.invoked_by is None
