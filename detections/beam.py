@@ -28,6 +28,7 @@ from detections.rule import CompiledPrefilter, Rule
 from schemas.event import Event
 
 FULL, LIGHT = b"F", b"L"
+COUNTER_PREFIX = "detect"  # detect/alerts/<mode>, detect/sinks/<name>/...: not part of the run invariant
 
 
 def passes_doc(p: CompiledPrefilter, doc: dict[str, Any]) -> bool:
@@ -103,7 +104,14 @@ class _DetectFn(beam.DoFn):
     def process(self, element: tuple[str, Iterable[bytes]]) -> Iterator[bytes]:
         _, items = element
         for alert in detect_person(items, self._engine):
+            beam.metrics.Metrics.counter(_namespace(), f"{COUNTER_PREFIX}/alerts/{alert['mode']}").inc()
             yield orjson.dumps(alert)
+
+
+def _namespace() -> str:
+    from pipelines.summary import NAMESPACE
+
+    return NAMESPACE
 
 
 class _KeyFn(beam.DoFn):
@@ -175,4 +183,22 @@ class WriteAlerts(beam.PTransform):
         if not self._sinks:
             return alerts.pipeline | "NoAlertSinkDeadLetters" >> beam.Create([])
         configs = [alert_sink_config(c) for c in self._sinks]
-        return batch | "NonEmptyForSinks" >> beam.Filter(bool) | "AlertSinks" >> WriteToSinks(configs)
+        # Counted apart from the event sinks (the summary checks those against the events written).
+        dead, counts = batch | "NonEmptyForSinks" >> beam.Filter(bool) | "AlertSinks" >> WriteToSinks(
+            configs, with_counts=True)
+        _ = counts | "AlertSinkCounters" >> beam.ParDo(_PushCounts())
+        return dead
+
+
+class _PushCounts(beam.DoFn):
+    """``{sinks/<name>/...: n}`` from the alert sinks -> Beam counters ``detect/sinks/<name>/...``."""
+
+    def setup(self) -> None:
+        from pipelines.metrics import Counters
+
+        self._counters = Counters()
+
+    def process(self, counts: dict[str, int]) -> None:
+        from collections import Counter
+
+        self._counters.push(Counter({f"{COUNTER_PREFIX}/{k}": v for k, v in counts.items()}))
