@@ -16,13 +16,20 @@ without Beam, and it is ``Engine.detect``, the same as hunting.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
 
-from detections.engine import Engine
+from detections.engine import Brief, Engine
+from detections.helpers import person_key
 from detections.loader import load_pack
 from detections.rule import CompiledPrefilter, Rule
 from schemas.event import Event
@@ -30,67 +37,144 @@ from schemas.event import Event
 FULL, LIGHT = b"F", b"L"
 COUNTER_PREFIX = "detect"  # detect/alerts/<mode>, detect/sinks/<name>/...: not part of the run invariant
 
-
-def passes_doc(p: CompiledPrefilter, doc: dict[str, Any]) -> bool:
-    """``CompiledPrefilter.passes`` on the parsed canonical JSON (no model built for most events)."""
-    what = doc["what"]
-    if p.providers and doc["where"]["provider"] not in p.providers:
-        return False
-    if p.outcomes and what.get("outcome") not in p.outcomes:
-        return False
-    if p.actor_types and ((doc.get("who") or {}).get("actor") or {}).get("type") not in p.actor_types:
-        return False
-    if not (p.actions or p.prefixes or p.tags):
-        return True
-    if p.tags and not p.tags.isdisjoint(what.get("risk_tags") or ()):
-        return True
-    action = what["action"].lower()
-    return action in p.actions or (bool(p.prefixes) and action.startswith(p.prefixes))
+# The few fields the prefilters, the person key and ``related`` need: Arrow's C++ JSON reader parses a
+# batch of lines into just these columns, so no Python object is made for most events.
+_S = pa.string()
+KEY_SCHEMA = pa.schema([
+    ("id", _S),
+    ("when", pa.struct([("time", pa.timestamp("us", tz="UTC"))])),
+    ("who", pa.struct([
+        ("actor", pa.struct([("type", _S), ("id", _S), ("email", _S), ("name", _S)])),
+        ("person", pa.struct([("id", _S)])),
+    ])),
+    ("what", pa.struct([("action", _S), ("outcome", _S), ("risk_tags", pa.list_(_S))])),
+    ("where", pa.struct([("provider", _S), ("account", _S)])),
+])
 
 
-def person_key_doc(doc: dict[str, Any]) -> str:
-    who = doc.get("who") or {}
-    person = who.get("person") or {}
-    actor = who.get("actor") or {}
-    return person.get("id") or actor.get("id") or actor.get("email") or actor.get("name") or "unknown"
+def read_keys(batch: bytes) -> pa.Table:
+    return pj.read_json(
+        io.BytesIO(batch),
+        read_options=pj.ReadOptions(use_threads=False, block_size=1 << 24),
+        parse_options=pj.ParseOptions(explicit_schema=KEY_SCHEMA, unexpected_field_behavior="ignore"),
+    )
 
 
-def light_doc(doc: dict[str, Any]) -> dict[str, Any]:
-    """Just what ``related`` shows and the person key needs, still a valid Event."""
-    who = doc.get("who") or {}
-    what = doc["what"]
-    return {
-        "id": doc["id"], "when": {"time": doc["when"]["time"]},
-        "who": {"actor": who.get("actor") or {}, "person": who.get("person")},
-        "what": {"action": what["action"], "operation": what["operation"], "outcome": what.get("outcome", "unknown"),
-                 "risk_tags": what.get("risk_tags") or []},
-        "where": {"provider": doc["where"]["provider"], "account": doc["where"].get("account")},
-        "source": {"format": doc["source"]["format"]},
-    }
+def _blank_to_null(a: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+
+
+def person_keys(t: pa.Table) -> pa.Array:
+    """``helpers.person_key`` on a table: person id, else actor id, e-mail, name, else "unknown"."""
+    who = t.column("who").combine_chunks()
+    actor, person = who.field("actor"), who.field("person")
+    return pc.coalesce(*(_blank_to_null(x) for x in (
+        person.field("id"), actor.field("id"), actor.field("email"), actor.field("name"))), pa.scalar("unknown"))
+
+
+def prefilter_mask(t: pa.Table, prefilters: Sequence[CompiledPrefilter]) -> np.ndarray:
+    """``CompiledPrefilter.passes`` for every row and any of ``prefilters``, vectorized."""
+    n = t.num_rows
+    what = t.column("what").combine_chunks()
+    action = pc.utf8_lower(what.field("action"))
+    outcome = what.field("outcome")
+    provider = t.column("where").combine_chunks().field("provider")
+    actor = t.column("who").combine_chunks().field("actor")
+    actor_type = actor.field("type")
+    tags = what.field("risk_tags")
+    flat = pc.list_flatten(tags)
+    parents = pc.list_parent_indices(tags).to_numpy(zero_copy_only=False)
+
+    def isin(a: pa.Array, values: frozenset[str]) -> np.ndarray:
+        return pc.fill_null(pc.is_in(a, value_set=pa.array(sorted(values), pa.string())), False).to_numpy(
+            zero_copy_only=False)
+
+    def prefixed(a: pa.Array, prefixes: tuple[str, ...]) -> np.ndarray:
+        low = pc.utf8_lower(a)
+        hit = np.zeros(n, dtype=bool)
+        for x in prefixes:
+            hit |= pc.fill_null(pc.starts_with(low, x), False).to_numpy(zero_copy_only=False)
+        return hit
+
+    out = np.zeros(n, dtype=bool)
+    for p in prefilters:
+        m = np.ones(n, dtype=bool)
+        if p.providers:
+            m &= isin(provider, p.providers)
+        if p.outcomes:
+            m &= isin(outcome, p.outcomes)
+        if p.selective:
+            which = np.zeros(n, dtype=bool)
+            if p.actor_types:
+                which |= isin(actor_type, p.actor_types)
+            if p.principals:
+                which |= prefixed(actor.field("name"), p.principals) | prefixed(actor.field("email"), p.principals)
+            if p.actions:
+                which |= isin(action, p.actions)
+            for prefix in p.prefixes:
+                which |= pc.fill_null(pc.starts_with(action, prefix), False).to_numpy(zero_copy_only=False)
+            if p.tags and len(flat):
+                which[np.unique(parents[isin(flat, p.tags)])] = True
+            m &= which
+        out |= m
+    return out
+
+
+def strip_raw(line: bytes) -> bytes:
+    """The canonical line without ``raw`` (its last field; a quote inside it is escaped, so the last
+    ``,"raw":`` is the key): alerts never carry it, and models build faster without it."""
+    i = line.rfind(b',"raw":')
+    return line[:i] + b"}" if i > 0 else line
 
 
 def keyed(batch: bytes, prefilters: Sequence[CompiledPrefilter]) -> Iterator[tuple[str, bytes]]:
-    """A batch of canonical lines -> (person key, b"F"+line) for candidates, (key, b"L"+light) for the rest."""
-    for line in batch.split(b"\n"):
-        if not line.strip():
-            continue
-        doc = orjson.loads(line)
-        key = person_key_doc(doc)
-        if any(passes_doc(p, doc) for p in prefilters):
-            yield key, FULL + line
-        else:
-            yield key, LIGHT + orjson.dumps(light_doc(doc))
+    """A batch of canonical lines -> (person key, b"F"+line) for events some prefilter passes, and
+    (key, b"L"+[id, time us, provider, account, action, outcome, tags]) for the rest."""
+    lines = [x for x in batch.split(b"\n") if x.strip()]
+    if not lines:
+        return
+    t = read_keys(b"\n".join(lines))
+    keys = person_keys(t).to_pylist()
+    mask = prefilter_mask(t, prefilters)
+    light = np.flatnonzero(~mask)
+    if len(light):
+        lt = t.take(pa.array(light))
+        what = lt.column("what").combine_chunks()
+        where = lt.column("where").combine_chunks()
+        cols = zip(
+            lt.column("id").to_pylist(),
+            pc.cast(lt.column("when").combine_chunks().field("time"), pa.int64()).to_pylist(),
+            where.field("provider").to_pylist(), where.field("account").to_pylist(),
+            what.field("action").to_pylist(), what.field("outcome").to_pylist(), what.field("risk_tags").to_pylist(),
+            strict=True,
+        )
+        for i, row in zip(light.tolist(), cols, strict=True):
+            yield keys[i], LIGHT + orjson.dumps(row)
+    for i in np.flatnonzero(mask).tolist():
+        yield keys[i], FULL + strip_raw(lines[i])
 
 
 def detect_person(items: Iterable[bytes], engine: Engine) -> list[dict[str, Any]]:
+    """One person's items (from ``keyed``) -> alerts: models for the candidates, briefs for the rest."""
     candidates: list[Event] = []
-    context: list[Event] = []
+    light: list[list[Any]] = []
     for item in items:
-        e = Event.model_validate_json(item[1:])
-        context.append(e)
         if item[:1] == FULL:
-            candidates.append(e)
-    return engine.detect(candidates, context=context) if candidates else []
+            candidates.append(Event.model_validate_json(item[1:]))
+        else:
+            light.append(orjson.loads(item[1:]))
+    if not candidates:
+        return []
+    key = person_key(candidates[0])
+    context: list[Event | Brief] = list(candidates)
+    context.extend(
+        Brief(i, _EPOCH + timedelta(microseconds=us), key, provider, account, action, outcome or "unknown", tags or [])
+        for i, us, provider, account, action, outcome, tags in light
+    )
+    return engine.detect(candidates, context=context)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _DetectFn(beam.DoFn):

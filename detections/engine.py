@@ -12,8 +12,8 @@ import hashlib
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from detections.helpers import get, person_key
 from detections.rule import Rule
@@ -46,8 +46,36 @@ class Open:
     seen: set[str] = field(default_factory=set)
 
 
+class Brief(NamedTuple):
+    """What ``related`` shows of an event (the pipeline carries only this for events no rule wants)."""
+
+    id: str
+    time: datetime
+    key: str
+    provider: str
+    account: str | None
+    action: str
+    outcome: str
+    risk_tags: list[str]
+
+
+def brief_of(e: Event | Brief) -> Brief:
+    if isinstance(e, Brief):
+        return e
+    return Brief(e.id, e.when.time, person_key(e), e.where.provider, e.where.account, e.what.action,
+                 e.what.outcome, list(e.what.risk_tags))
+
+
 def _order(e: Event) -> tuple[datetime, str]:
     return (e.when.time, e.id)
+
+
+def briefs_by_person(context: Iterable[Event | Brief]) -> dict[str, list[Brief]]:
+    groups: dict[str, dict[str, Brief]] = {}
+    for x in context:
+        b = brief_of(x)
+        groups.setdefault(b.key, {}).setdefault(b.id, b)
+    return {k: sorted(v.values(), key=lambda b: (b.time, b.id)) for k, v in groups.items()}
 
 
 def by_person(events: Iterable[Event]) -> dict[str, list[Event]]:
@@ -66,15 +94,17 @@ class Engine:
         """True when some rule's prefilter lets the event through (the rest is only related context)."""
         return any(r.prefilter.passes(e) for r in self.rules)
 
-    def detect(self, events: Iterable[Event], context: Iterable[Event] | None = None) -> list[dict[str, Any]]:
+    def detect(self, events: Iterable[Event], context: Iterable[Event | Brief] | None = None) -> list[dict[str, Any]]:
         """Alerts (JSON-ready dicts) for ``events``; ``related`` comes from ``context`` (default: the
         events themselves), which must hold every event of the alert's person around the alert."""
         groups = by_person(events)
-        pool = groups if context is None else by_person(context)
         opens: list[Open] = []
         for rule in self.rules:
             for group in groups.values():
                 opens.extend(self._hits(rule, group))
+        if not opens:
+            return []
+        pool = briefs_by_person(context if context is not None else (e for g in groups.values() for e in g))
         out = [alert_document(o, related(o, pool.get(o.key, ()))) for o in _suppress(opens)]
         out.sort(key=lambda a: (a["rule"]["id"], a["first"], a["key"]))
         return out
@@ -132,33 +162,29 @@ def _suppress(opens: list[Open]) -> list[Open]:
     return out
 
 
-def related(o: Open, person_events: Iterable[Event]) -> list[Event]:
+def related(o: Open, person_events: Iterable[Brief]) -> list[Brief]:
     """The same person's other events from 30 minutes before the first to 30 minutes after the last."""
     lo, hi = o.first - RELATED_SPAN, o.last + RELATED_SPAN
-    return [e for e in person_events if lo <= e.when.time <= hi and e.id not in o.seen]
+    return [b for b in person_events if lo <= b.time <= hi and b.id not in o.seen]
 
 
 def alert_id(rule_id: str, key: str, first_event_id: str) -> str:
     return hashlib.sha256(f"{rule_id}|{key}|{first_event_id}".encode()).hexdigest()[:32]
 
 
-def _related_doc(e: Event) -> dict[str, Any]:
+def _related_doc(b: Brief) -> dict[str, Any]:
     return {
-        "id": e.id,
-        "time": e.when.time.isoformat().replace("+00:00", "Z"),
-        "provider": e.where.provider,
-        "account": e.where.account,
-        "action": e.what.action,
-        "outcome": e.what.outcome,
-        "risk_tags": list(e.what.risk_tags),
+        "id": b.id, "time": _time(b.time), "provider": b.provider, "account": b.account, "action": b.action,
+        "outcome": b.outcome, "risk_tags": list(b.risk_tags),
     }
 
 
 def _time(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
+    text = t.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def alert_document(o: Open, rel: list[Event]) -> dict[str, Any]:
+def alert_document(o: Open, rel: list[Brief]) -> dict[str, Any]:
     """One alert: rule metadata and runbook, the matching enriched events, key, first/last time and the
     related activity. ``id``/``when``/``where`` let the SIEM sinks file it like an event."""
     m = o.rule.meta

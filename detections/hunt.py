@@ -19,10 +19,10 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from detections.engine import RELATED_SPAN, Engine
+from detections.engine import RELATED_SPAN, Brief, Engine
 from detections.rule import Rule
 from pipelines.errors import UsageError
 from schemas.event import Event
@@ -67,12 +67,14 @@ def rule_sql(rule: Rule) -> str:
     which.extend(f"starts_with(lower(what.action), {_quote(a[:-1].lower())})" for a in p.actions if a.endswith("*"))
     if p.risk_tags:
         which.append(f"list_has_any(what.risk_tags, {_list(p.risk_tags)})")
+    if p.actor_types:
+        which.append(f"who.actor.type IN ({', '.join(_quote(x) for x in p.actor_types)})")
+    for prefix in p.principals:
+        which.extend(f"starts_with(lower(who.actor.{f}), {_quote(prefix.lower())})" for f in ("name", "email"))
     if which:
         conds.append("(" + " OR ".join(which) + ")")
     if p.outcomes:
         conds.append(f"what.outcome IN ({', '.join(_quote(x) for x in p.outcomes)})")
-    if p.actor_types:
-        conds.append(f"who.actor.type IN ({', '.join(_quote(x) for x in p.actor_types)})")
     return "(" + " AND ".join(conds) + ")" if conds else "TRUE"
 
 
@@ -131,7 +133,7 @@ def _events_from_table(table: Any) -> list[Event]:
 
 def _scan(root: str) -> str:
     glob = os.path.join(root, "**", "*.parquet")
-    return (f"read_parquet({_quote(glob)}, hive_partitioning = true, union_by_name = true, "
+    return (f"read_parquet({_quote(glob)}, hive_partitioning = true, "
             "hive_types = {'provider': VARCHAR, 'date': DATE, 'hour': INTEGER})")
 
 
@@ -160,7 +162,8 @@ def hunt_cold(roots: Sequence[str], rules: Sequence[Rule], since: str | None = N
         candidates.extend(_events_from_table(table))
     alerts = engine.detect(candidates)
     if alerts:
-        context = list(candidates) + _related_events(con, scans, alerts, stats)
+        context: list[Event | Brief] = list(candidates)
+        context.extend(_related_events(con, scans, alerts, stats))
         alerts = engine.detect(candidates, context=context)
     stats["alerts"] = len(alerts)
     out = dict(stats)
@@ -168,29 +171,37 @@ def hunt_cold(roots: Sequence[str], rules: Sequence[Rule], since: str | None = N
     return HuntResult(alerts, out)
 
 
-def _related_events(con: Any, scans: list[str], alerts: list[dict[str, Any]], stats: Counter[str]) -> list[Event]:
-    """Every event of the alerts' people within the surrounding hour of each alert (one query per scan)."""
-    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+def _related_events(con: Any, scans: list[str], alerts: list[dict[str, Any]], stats: Counter[str]) -> list[Brief]:
+    """Briefs of every event of the alerts' people within the surrounding hour of each alert: a join of
+    the scan with the alerts' (key, window) table, pruned to the windows' dates."""
+    import pyarrow as pa
+
+    keys, los, his = [], [], []
     for a in alerts:
-        first = datetime.fromisoformat(a["first"]) - RELATED_SPAN
-        last = datetime.fromisoformat(a["last"]) + RELATED_SPAN
-        spans[a["key"]].append((first, last))
-    conds = []
-    for key, windows in spans.items():
-        times = " OR ".join(
-            f"(\"when\".time BETWEEN {_quote(lo.isoformat())}::TIMESTAMPTZ AND {_quote(hi.isoformat())}::TIMESTAMPTZ)"
-            for lo, hi in windows
-        )
-        conds.append(f"({PERSON_KEY_SQL} = {_quote(key)} AND ({times}))")
-    lo = min(w[0] for ws in spans.values() for w in ws)
-    hi = max(w[1] for ws in spans.values() for w in ws)
-    dates = f"date BETWEEN DATE {_quote(lo.date().isoformat())} AND DATE {_quote((hi + timedelta(days=1)).date().isoformat())}"
-    out: list[Event] = []
+        keys.append(a["key"])
+        los.append(datetime.fromisoformat(a["first"]) - RELATED_SPAN)
+        his.append(datetime.fromisoformat(a["last"]) + RELATED_SPAN)
+    windows = pa.table({"k": keys, "lo": pa.array(los, pa.timestamp("us", tz="UTC")),
+                        "hi": pa.array(his, pa.timestamp("us", tz="UTC"))})
+    con.register("alert_windows", windows)
+    lo, hi = min(los), max(his)
+    dates = f"date BETWEEN DATE {_quote(lo.date().isoformat())} AND DATE {_quote(hi.date().isoformat())}"
+    out: list[Brief] = []
     for scan in scans:
-        cols = _columns(con, scan)
-        table = _arrow(con.sql(f"SELECT {cols} FROM {scan} WHERE {dates} AND ({' OR '.join(conds)})"))
+        query = f"""
+            WITH e AS (
+                SELECT id, "when".time AS t, {PERSON_KEY_SQL} AS k, "where".provider AS provider,
+                       "where".account AS account, what.action AS action, what.outcome AS outcome,
+                       what.risk_tags AS risk_tags
+                FROM {scan} WHERE {dates})
+            SELECT DISTINCT e.id, e.t, e.k, e.provider, e.account, e.action, e.outcome, e.risk_tags
+            FROM e JOIN alert_windows w ON e.k = w.k AND e.t BETWEEN w.lo AND w.hi"""
+        table = _arrow(con.sql(query))
         stats["rows_related"] += table.num_rows
-        out.extend(_events_from_table(table))
+        cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        out.extend(Brief(i, t, k, p, a, act, o or "unknown", tags or [])
+                   for i, t, k, p, a, act, o, tags in zip(*cols, strict=True))
+    con.unregister("alert_windows")
     return out
 
 

@@ -39,10 +39,11 @@ _TECHNIQUE = r"^T\d{4}(\.\d{3})?$"
 
 
 class Prefilter(BaseModel):
-    """What a rule can match at all: an event must be of one of ``providers`` (any when empty), have one
-    of ``outcomes`` and ``actor_types`` when given, and, when ``actions`` or ``risk_tags`` are given,
-    have one of the actions (letter case ignored; a trailing ``*`` matches a prefix) or one of the risk
-    tags. Hunting turns the same fields into the Parquet scan's filter (hunt.rule_sql)."""
+    """What a rule can match at all: an event must be of one of ``providers`` and ``outcomes`` (any when
+    empty) and, when any of ``actions``, ``risk_tags``, ``actor_types`` or ``principals`` is given, match
+    one of them: an action (letter case ignored; a trailing ``*`` matches a prefix), a risk tag, an actor
+    type, or an actor name/e-mail prefix. The pipeline evaluates the same fields on Arrow columns
+    (beam.prefilter_mask) and hunting in the Parquet scan (hunt.rule_sql); a test keeps the three equal."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -51,13 +52,14 @@ class Prefilter(BaseModel):
     risk_tags: tuple[str, ...] = ()
     outcomes: tuple[Literal["success", "failure", "unknown"], ...] = ()
     actor_types: tuple[str, ...] = ()
+    principals: tuple[str, ...] = Field(default=(), description="Prefixes of who.actor.name or email (any case).")
 
     def compiled(self) -> CompiledPrefilter:
         exact = frozenset(a.lower() for a in self.actions if not a.endswith("*"))
         prefixes = tuple(a[:-1].lower() for a in self.actions if a.endswith("*"))
         return CompiledPrefilter(
             frozenset(self.providers), exact, prefixes, frozenset(self.risk_tags), frozenset(self.outcomes),
-            frozenset(self.actor_types),
+            frozenset(self.actor_types), tuple(p.lower() for p in self.principals),
         )
 
 
@@ -69,18 +71,27 @@ class CompiledPrefilter:
     tags: frozenset[str]
     outcomes: frozenset[str]
     actor_types: frozenset[str]
+    principals: tuple[str, ...]
+
+    @property
+    def selective(self) -> bool:
+        return bool(self.actions or self.prefixes or self.tags or self.actor_types or self.principals)
 
     def passes(self, e: Event) -> bool:
         if self.providers and e.where.provider not in self.providers:
             return False
         if self.outcomes and e.what.outcome not in self.outcomes:
             return False
-        if self.actor_types and e.who.actor.type not in self.actor_types:
-            return False
-        if not (self.actions or self.prefixes or self.tags):
+        if not self.selective:
             return True
         if self.tags and not self.tags.isdisjoint(e.what.risk_tags):
             return True
+        if self.actor_types and e.who.actor.type in self.actor_types:
+            return True
+        if self.principals:
+            a = e.who.actor
+            if (a.name or "").lower().startswith(self.principals) or (a.email or "").lower().startswith(self.principals):
+                return True
         action = e.what.action.lower()
         return action in self.actions or (bool(self.prefixes) and action.startswith(self.prefixes))
 

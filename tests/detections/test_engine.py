@@ -11,7 +11,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detections.beam import detect_person, keyed, passes_doc
+from detections.beam import detect_person, keyed, prefilter_mask, read_keys
 from detections.engine import Engine
 from detections.hunt import prefilter_sql, rule_sql
 from detections.loader import load_pack
@@ -96,14 +96,15 @@ def test_prefilter_agrees_on_model_json_and_parquet() -> None:
     import duckdb
 
     evs = _all_case_events()
-    docs = [orjson.loads(e.model_dump_json()) for e in evs]
+    keys = read_keys(b"\n".join(e.model_dump_json().encode() for e in evs))
     table = to_table([orjson.loads(e.model_dump_json()) for e in evs])
     table = table.append_column("provider", pa.array([e.where.provider for e in evs]))
     con = duckdb.connect()
     con.register("events", table)
     for r in PACK.values():
         want = {e.id for e in evs if r.prefilter.passes(e)}
-        assert want == {d["id"] for d in docs if passes_doc(r.prefilter, d)}, r.id
+        mask = prefilter_mask(keys, [r.prefilter])
+        assert want == {i for i, m in zip(keys.column("id").to_pylist(), mask, strict=True) if m}, r.id
         got = {row[0] for row in con.sql(f"SELECT id FROM events WHERE {rule_sql(r)}").fetchall()}
         assert got == want, r.id
     every = {row[0] for row in con.sql(f"SELECT id FROM events WHERE {prefilter_sql(list(PACK.values()))}").fetchall()}

@@ -9,11 +9,7 @@ BREAK_GLASS_PREFIXES = ("breakglass", "break-glass", "break.glass", "emergency-a
 
 def is_break_glass(e):
     a = e.who.actor
-    names = [(a.name or "").lower(), (a.email or "").lower()]
-    p = e.who.person
-    if p is not None:
-        names.append((p.email or "").lower())
-    return any(n.startswith(BREAK_GLASS_PREFIXES) for n in names if n)
+    return any(n.lower().startswith(BREAK_GLASS_PREFIXES) for n in (a.name, a.email) if n)
 
 
 @rule(
@@ -30,7 +26,7 @@ def is_break_glass(e):
     clouds=("aws", "gcp", "azure"),
     mode="alert",
     suppress_for=timedelta(hours=1),
-    prefilter=Prefilter(actor_types=("root", "human")),  # break-glass accounts are people
+    prefilter=Prefilter(actor_types=("root",), principals=BREAK_GLASS_PREFIXES),
 )
 def match(e):
     root = e.who.actor.type == "root" and e.who.invoked_by is None
