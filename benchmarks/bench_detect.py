@@ -141,10 +141,14 @@ def main() -> int:
     with workdir(args.keep) as tmp:
         m = generate_data(tmp / "in", args.events, args.seed, "bench")
         files = [f if isinstance(f, str) else f["path"] for f in m["files"]]
-        map_s, records = normalize(tmp / "in", files)
         events = enriched_events(tmp / "in", files)
         lines = [e.model_dump_json().encode() for e in events]
-        det_s, alerts, candidates = detect_stage(lines, rules)
+        # The machine may be shared: alternate the two, three rounds, and keep each one's best.
+        map_s = det_s = float("inf")
+        for _ in range(3):
+            m_s, records = normalize(tmp / "in", files)
+            d_s, alerts, candidates = detect_stage(lines, rules)
+            map_s, det_s = min(map_s, m_s), min(det_s, d_s)
         n = len(events)
         ratio = (det_s / n) / (map_s / records)
         print(f"\n{len(rules)} rules over {n:,} enriched events ({candidates:,} passed a prefilter, {alerts} alerts)")

@@ -130,7 +130,7 @@ def strip_raw(line: bytes) -> bytes:
 def keyed(batch: bytes, prefilters: Sequence[CompiledPrefilter]) -> Iterator[tuple[str, bytes]]:
     """A batch of canonical lines -> (person key, b"F"+line) for events some prefilter passes, and
     (key, b"L"+[id, time us, provider, account, action, outcome, tags]) for the rest."""
-    lines = [x for x in batch.split(b"\n") if x.strip()]
+    lines = [strip_raw(x) for x in batch.split(b"\n") if x.strip()]  # raw is most of the bytes
     if not lines:
         return
     t = read_keys(b"\n".join(lines))
@@ -151,7 +151,7 @@ def keyed(batch: bytes, prefilters: Sequence[CompiledPrefilter]) -> Iterator[tup
         for i, row in zip(light.tolist(), cols, strict=True):
             yield keys[i], LIGHT + orjson.dumps(row)
     for i in np.flatnonzero(mask).tolist():
-        yield keys[i], FULL + strip_raw(lines[i])
+        yield keys[i], FULL + lines[i]
 
 
 def detect_person(items: Iterable[bytes], engine: Engine) -> list[dict[str, Any]]:
