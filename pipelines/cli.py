@@ -208,6 +208,8 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         enrichment=enrichment_config(args),
         rules=args.rules,
     )
+    if config.rules is not None and config.streaming:
+        raise UsageError("--rules runs with the batch pipeline only for now (streaming detection: issue 13)")
     try:
         runner = streaming.run if config.streaming else batch.run
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))
