@@ -68,13 +68,14 @@ def build(
     enrichment: ReferenceData | None = None,
     security_lake: str | None = None,
     security_lake_prefix: str = "cloudaudit",
-    detect: beam.PTransform | None = None,
+    rules: str | None = None,
     shuffle: bool = False,
 ) -> None:
-    """The batch graph: read + normalize + enrich -> dedup + cold storage -> [detect] -> SIEM files and
-    sinks -> dead letters. ``detect`` (detection rules) takes the SIEM JSON-lines batches of new events and
-    returns them (its alerts are its own outputs). ``shuffle``: event batches go through the runner's
-    GroupByKey (distributed runners, ``pipelines.stages.shuffle``) instead of spill files (local runners)."""
+    """The batch graph: read + normalize + enrich -> dedup + cold storage -> SIEM files and sinks, and
+    [detect] -> alerts -> dead letters. ``rules`` (None: no detection; "": the bundled pack) runs
+    ``detections.beam.Detect`` on the SIEM JSON-lines batches of new events; its alerts go to files, the
+    sinks and the ``signals`` table. ``shuffle``: event batches go through the runner's GroupByKey
+    (distributed runners, ``pipelines.stages.shuffle``) instead of spill files (local runners)."""
     read_files, read_blobs, store = (
         (ShuffleReadFiles, ShuffleReadBlobs, ShuffleDedupAndStore) if shuffle else (ReadFiles, ReadBlobs, DedupAndStore)
     )
@@ -97,15 +98,18 @@ def build(
         read_dead.append(from_sources[ReadBlobs.DEADLETTERS])
     stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> store(layout, settings)
     siem = stored[DedupAndStore.SIEM]
-    if detect is not None:
-        siem = siem | "Detect" >> detect
     # SIEM sinks take the same batches as the SIEM files; their dead letters join the others.
     sink_dead = [siem | "Sinks" >> WriteToSinks(sinks)] if sinks else []
+    if rules is not None:  # detection (detections/beam.py): "" = the bundled rule pack
+        from detections.beam import Detect, WriteAlerts
+
+        alerts = siem | "Detect" >> Detect(rules or None)
+        sink_dead.append(alerts | "WriteAlerts" >> WriteAlerts(layout.root, layout.run_id, sinks))
     siem_files = siem | "WriteSiem" >> WriteJsonLines(layout.siem_prefix)
     if security_lake:  # the OCSF copy for Security Lake (pipelines/securitylake.py)
         from pipelines.securitylake import WriteSecurityLake
 
-        _ = stored[DedupAndStore.SIEM] | "SecurityLake" >> WriteSecurityLake(security_lake, security_lake_prefix)
+        _ = siem | "SecurityLake" >> WriteSecurityLake(security_lake, security_lake_prefix)
     dead_files = (*read_dead, stored[DedupAndStore.DEADLETTERS], *sink_dead) | "DeadLetters" >> DeadLetters(layout)
     add_manifest(layout.root, layout.run_id, stored[DedupAndStore.MANIFEST], siem_files, dead_files)
 
@@ -133,6 +137,10 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     size = sum(f.size_in_bytes for m in matched for f in m)
     check_output(config.output)
     enrichment = prepare_enrichment(config.enrichment)  # a broken reference file stops the run here
+    if config.rules is not None:  # a rule pack with problems stops the run here
+        from detections.cli import load_rules_or_fail
+
+        load_rules_or_fail(config.rules or None)
     parallelize_locally(options, config.beam_args, files, size)
     worker_environment(options)
     layout = Layout(config.output, new_run_id())
@@ -142,7 +150,7 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
     pipeline = beam.Pipeline(options=options)
     shuffle = config.shuffle if config.shuffle is not None else shuffles_events(options.view_as(StandardOptions).runner)
     build(pipeline, patterns, layout, config.settings, config.sources, config.sinks, enrichment,
-          config.security_lake, config.security_lake_prefix, shuffle=shuffle)
+          config.security_lake, config.security_lake_prefix, config.rules, shuffle=shuffle)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     # Lock, cleanup of leftovers, 0600 files, SIGTERM/SIGINT, per-run summary (pipelines/interrupt.py).
     execute_run = lambda: execute(pipeline, layout, runner, inputs, config.output, files)  # noqa: E731

@@ -192,6 +192,8 @@ def build_parser() -> _Parser:
     add_sink_arguments(run)  # --sink KIND:URL?options (Splunk HEC, Elasticsearch/OpenSearch, Sentinel)
     add_security_lake_arguments(run)  # --security-lake ROOT (pipelines/securitylake.py)
     add_run_safety_arguments(run)  # --max-deadletter-ratio, --group-readable (pipelines/interrupt.py)
+    run.add_argument("--rules", nargs="?", const="", default=None, metavar="DIR",
+                     help="evaluate detection rules and write alerts (no DIR: the bundled pack; detections/)")
 
     norm = sub.add_parser(
         "normalize", help="normalize files to event JSON lines on stdout", epilog=NORMALIZE_EXAMPLES,
@@ -231,6 +233,10 @@ def build_parser() -> _Parser:
     from connectors.kit import add_new_source_command
 
     add_new_source_command(sub)  # cloudaudit new-source NAME: a connector skeleton (connectors/kit.py)
+    from detections.cli import add_detect_commands, add_hunt_command
+
+    add_detect_commands(sub, fmt)  # cloudaudit detect test|coverage [DIR] (detections/cli.py)
+    add_hunt_command(sub, fmt)  # cloudaudit hunt [--rules DIR] INPUT... (detections/cli.py)
     parser.commands = {name: p for name, p in sub.choices.items() if isinstance(p, _Parser)}
     return parser
 
@@ -275,9 +281,12 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         security_lake_prefix=args.security_lake_prefix,
         group_readable=args.group_readable,
         max_deadletter_ratio=args.max_deadletter_ratio,
+        rules=args.rules,
     )
     if config.security_lake and config.streaming:  # not wired into the streaming pipeline yet
         raise UsageError("--security-lake works with the batch pipeline only (not with --streaming)")
+    if config.rules is not None and config.streaming:
+        raise UsageError("--rules works with the batch pipeline only (streaming detection is not built yet)")
     try:
         runner = streaming.run if config.streaming else batch.run
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))

@@ -71,7 +71,8 @@ class RunConfig:
     shuffle: bool | None = None
     group_readable: bool = False  # output files 0640 instead of 0600 (pipelines/interrupt.py)
     max_deadletter_ratio: float | None = None  # exit status 1 above this dead-letter share (None: not checked)
-
+    # Detection rules (detections/): None = no detection, "" = the bundled pack, else a rule pack folder.
+    rules: str | None = None
 
 
 MICROS = 1_000_000

@@ -11,7 +11,7 @@ deduplicate        ``pipelines.store.DedupAndStore``             ``dedup.DedupWi
                    (GroupByKey per partition; on distributed
                    runners ``shuffle.ShuffleDedupAndStore``)
 detect             plugs in here: after enrichment and dedup, on the SIEM JSON-lines batches, before the
-                   sinks (``pipelines.batch.build(detect=...)``, ``pipelines.streaming.build_streaming``)
+                   sinks (``pipelines.batch.build(rules=...)``, ``pipelines.streaming.build_streaming``)
 sinks              ``pipelines.sinks.WriteToSinks``              the same, on ``dedup.LIVE`` (not windowed)
 cold storage       ``DedupAndStore`` (``pipelines.store``)       ``cold.PaneStore`` per event-time pane
 dead letters       ``deadletters.DeadLetters``                   ``deadletters.DeadLetters(streaming=True)``
