@@ -96,8 +96,11 @@ def to_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def schema_text() -> str:
-    """The schema as stable text (checked in as schemas/generated/event.arrow.txt)."""
-    return arrow_schema().to_string(show_field_metadata=False, show_schema_metadata=True) + "\n"
+    """The schema as stable text (checked in as schemas/generated/event.arrow.txt), every nested type in
+    full (pyarrow cuts a line at 100 characters by default)."""
+    return arrow_schema().to_string(
+        show_field_metadata=False, show_schema_metadata=True, element_size_limit=1 << 20
+    ) + "\n"
 
 
 def table_from_json_lines(blob: bytes, use_threads: bool = False) -> pa.Table:

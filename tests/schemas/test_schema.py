@@ -164,3 +164,4 @@ def test_arrow_conversions_agree_and_round_trip() -> None:
 def test_schema_text_is_stable() -> None:
     assert schema_text() == schema_text()
     assert "schema_version: string not null" in schema_text()
+    assert "chars omitted" not in schema_text()  # every nested type printed in full
