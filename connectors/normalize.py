@@ -72,6 +72,10 @@ class Normalizer:
         self.max_record_bytes = max_record_bytes
         self.keep_raw = keep_raw
         self.connectors = tuple(registered) if registered is not None else connectors()
+        # Who may claim the items of a record envelope: its connector and those that go before it.
+        self._claimants = {
+            c.name: tuple(x for x in self.connectors if x is c or c.name in x.before) for c in self.connectors
+        }
 
     # --- files -----------------------------------------------------------------------------------
 
@@ -173,11 +177,15 @@ class Normalizer:
 
         backend = ijson.get_backend("python") if exact else ijson
         envelope: str | None = None
+        owner: Connector | None = None
         try:
             for i, record in enumerate(backend.items(src, f"{key}.item", use_float=True)):
                 if i == 0:
-                    envelope = self._envelope_of(key, record)
-                yield from self._expand(record, None, location, ingested, counter, envelope or "json_array", 1)
+                    envelope, owner = self._envelope_of(key, record)
+                if owner is not None and envelope is not None:
+                    yield from self._record_item(record, None, owner, envelope, location, ingested, counter, 1)
+                else:
+                    yield from self._expand(record, None, location, ingested, counter, envelope or "json_array", 1)
         except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
             text = " ".join(str(exc).split())
             code = "integer_overflow" if "integer overflow" in text else "invalid_json"
@@ -185,15 +193,17 @@ class Normalizer:
             reason = f"{what} after {counter[0]} records of a {key} document; the rest is not read: {text}"
             yield _dead("parse", code, reason[:1000], b"", f"{location}#{counter[0]}")
 
-    def _envelope_of(self, key: str, record: Any) -> str | None:
+    def _envelope_of(self, key: str, record: Any) -> tuple[str | None, Connector | None]:
+        """The envelope a connector gives ``{key: [record]}``, and that connector when the envelope is one
+        of its record envelopes (then it is asked for the records, not every connector)."""
         for c in self.connectors:
             try:
                 u = c.unwrap({key: [record]})
             except MappingError:
                 continue
             if isinstance(u, Unwrapped):
-                return u.envelope
-        return None
+                return u.envelope, (c if u.envelope in c.record_envelopes else None)
+        return None, None
 
     def _lines_of(self, doc: bytes, location: str, ingested: datetime, counter: list[int]) -> Iterator[Result]:
         # The document did not parse whole either: judge each line alone so one bad line costs one record.
@@ -260,15 +270,20 @@ class Normalizer:
                     counter[0] += 1
                     yield NonEvent(u.kind, loc)
                     return
-                yield from self._expand_items(u, location, ingested, counter, depth)
+                yield from self._expand_items(u, c, location, ingested, counter, depth)
                 return
         yield self.map_one(obj, raw, location, ingested, counter, envelope)
 
     def _expand_items(
-        self, u: Unwrapped, location: str, ingested: datetime, counter: list[int], depth: int
+        self, u: Unwrapped, owner: Connector, location: str, ingested: datetime, counter: list[int], depth: int
     ) -> Iterator[Result]:
+        # Dispatch once per envelope: the items of a record envelope are the owner's records (or those of
+        # a connector that goes before it); an item none of them claims takes the general path, unchanged.
+        records = u.envelope in owner.record_envelopes and depth + 1 <= MAX_DEPTH
         for item in u.items:
-            if isinstance(item, str | bytes):
+            if records and type(item) is dict:
+                yield from self._record_item(item, None, owner, u.envelope, location, ingested, counter, depth + 1)
+            elif isinstance(item, str | bytes):
                 b = item.encode("utf-8") if isinstance(item, str) else item
                 try:
                     parsed = loads(b)
@@ -281,6 +296,26 @@ class Normalizer:
             else:
                 yield from self._expand(item, None, location, ingested, counter, u.envelope, depth + 1)
 
+    def _record_item(
+        self,
+        item: Any,
+        raw: bytes | None,
+        owner: Connector,
+        envelope: str,
+        location: str,
+        ingested: datetime,
+        counter: list[int],
+        depth: int,
+    ) -> Iterator[Result]:
+        """One item of a record envelope: claimed by the owner (or a connector that goes before it) and
+        mapped; anything else (not an object, an envelope, another source's record) goes the general way."""
+        if type(item) is dict:
+            for c in self._claimants[owner.name]:
+                if c.claims(item):
+                    yield self.map_one(item, raw, location, ingested, counter, envelope, c)
+                    return
+        yield from self._expand(item, raw, location, ingested, counter, envelope, depth)
+
     def map_one(
         self,
         record: dict[str, Any],
@@ -289,6 +324,7 @@ class Normalizer:
         ingested: datetime,
         counter: list[int],
         envelope: str | None,
+        connector: Connector | None = None,
     ) -> Result:
         loc = f"{location}#{counter[0]}"
         counter[0] += 1
@@ -301,7 +337,8 @@ class Normalizer:
                 raw_b,
                 loc,
             )
-        connector = self.detect(record)
+        if connector is None:
+            connector = self.detect(record)
         if connector is None:
             keys = ", ".join(sorted(str(k) for k in record)[:8]) or "none"
             return _dead(
