@@ -14,6 +14,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connectors import normalize
 from connectors.base import Connector, MapContext, Unwrapped
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer, has_long_number
@@ -67,7 +68,10 @@ class Box(_Toy):
 
     def unwrap(self, doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
         self.unwrap_calls += 1
-        return Unwrapped("box", doc["box"]) if "box" in doc else None
+        for key in ("box", "records"):  # {"records": [...]} as Event Hub and Records files shape it
+            if key in doc:
+                return Unwrapped("box", doc[key])
+        return None
 
 
 def _run(data: bytes) -> tuple[list[Any], Other, First, Box]:
@@ -101,6 +105,14 @@ def test_foreign_or_broken_items_take_the_general_path_as_before() -> None:
     results, other, _first, _box = _run(orjson.dumps(doc))
     assert _ids(results) == ["other-x", "dead:unknown_shape", "dead:unknown_shape", "box-y"]
     assert other.claim_calls == 2  # only the two items Box and First did not claim (7 is no object)
+
+
+def test_a_large_records_document_read_record_by_record_is_dispatched_once(monkeypatch: Any) -> None:
+    monkeypatch.setattr(normalize, "STREAM_FROM_BYTES", 256)  # stream anything past 256 bytes (ijson)
+    doc = {"records": [{"box_op": str(i)} for i in range(40)] + [{"first_op": "f"}, {"other_op": "o"}]}
+    results, other, _first, _box = _run(orjson.dumps(doc))
+    assert _ids(results) == [f"box-{i}" for i in range(40)] + ["first-f", "other-o"]
+    assert other.claim_calls == 1  # only for the item neither Box nor First claims
 
 
 def test_json_lines_are_still_dispatched_per_record() -> None:
