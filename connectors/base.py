@@ -43,6 +43,10 @@ class Connector(ABC):
     docs: str | None = None
     # What where.account is for this source (tenant, customer, ...): the inventory's default account kind.
     account_kind: str | None = None
+    # Envelopes of this source whose items are records, not further envelopes (a Records/records/entries
+    # document): the normalizer asks only this connector and those listed ahead of it (``before``) to
+    # claim them, once per envelope, instead of offering every item to every connector.
+    record_envelopes: frozenset[str] = frozenset()
 
     def docs_page(self) -> str:
         return self.docs or f"docs/sources-{self.provider}.md"

@@ -47,12 +47,20 @@ MAX_DEPTH = 4  # envelopes inside envelopes (SNS in SQS in ...), no deeper
 _GZIP_MAGIC = b"\x1f\x8b"
 STREAM_FROM_BYTES = 16 << 20  # a Records document larger than this is parsed record by record
 _RECORDS_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"(Records|records)"\s*:\s*\[')
-_LONG_NUMBER = re.compile(rb"\d{20}")  # may be an integer past 64 bits (or just digits in a string)
+# A run of 20 digits may be an integer past 64 bits (or just digits in a string). Found by mapping every
+# digit to "0" and looking for 20 zeros: C-speed translate + find, ten times faster than re's \d{20}.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS = b"0" * 20
+
+
+def has_long_number(data: bytes) -> bool:
+    """True when ``data`` holds a run of 20 or more ASCII digits."""
+    return _TWENTY_DIGITS in data.translate(_DIGITS_TO_ZERO)
 
 
 def loads(data: bytes) -> Any:
     """orjson, unless the text may hold an integer orjson would turn into a float."""
-    if _LONG_NUMBER.search(data) is None:
+    if not has_long_number(data):
         return orjson.loads(data)
     try:
         return json.loads(data)
@@ -72,6 +80,10 @@ class Normalizer:
         self.max_record_bytes = max_record_bytes
         self.keep_raw = keep_raw
         self.connectors = tuple(registered) if registered is not None else connectors()
+        # Who may claim the items of a record envelope: its connector and those that go before it.
+        self._claimants = {
+            c.name: tuple(x for x in self.connectors if x is c or c.name in x.before) for c in self.connectors
+        }
 
     # --- files -----------------------------------------------------------------------------------
 
@@ -112,7 +124,7 @@ class Normalizer:
             more = f.read(1)
             if more:  # larger than the threshold: record by record
                 src = cast(BinaryIO, _Prepend(first_part + more, f))
-                exact = _LONG_NUMBER.search(first_part) is not None
+                exact = has_long_number(first_part)
                 yield from self._stream_records(src, match.group(1).decode(), location, ingested, counter, exact)
                 return
             f = io.BytesIO(first_part)  # small: the whole-document path below
@@ -173,11 +185,15 @@ class Normalizer:
 
         backend = ijson.get_backend("python") if exact else ijson
         envelope: str | None = None
+        owner: Connector | None = None
         try:
             for i, record in enumerate(backend.items(src, f"{key}.item", use_float=True)):
                 if i == 0:
-                    envelope = self._envelope_of(key, record)
-                yield from self._expand(record, None, location, ingested, counter, envelope or "json_array", 1)
+                    envelope, owner = self._envelope_of(key, record)
+                if owner is not None and envelope is not None:
+                    yield from self._record_item(record, None, owner, envelope, location, ingested, counter, 1)
+                else:
+                    yield from self._expand(record, None, location, ingested, counter, envelope or "json_array", 1)
         except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
             text = " ".join(str(exc).split())
             code = "integer_overflow" if "integer overflow" in text else "invalid_json"
@@ -185,15 +201,17 @@ class Normalizer:
             reason = f"{what} after {counter[0]} records of a {key} document; the rest is not read: {text}"
             yield _dead("parse", code, reason[:1000], b"", f"{location}#{counter[0]}")
 
-    def _envelope_of(self, key: str, record: Any) -> str | None:
+    def _envelope_of(self, key: str, record: Any) -> tuple[str | None, Connector | None]:
+        """The envelope a connector gives ``{key: [record]}``, and that connector when the envelope is one
+        of its record envelopes (then it is asked for the records, not every connector)."""
         for c in self.connectors:
             try:
                 u = c.unwrap({key: [record]})
             except MappingError:
                 continue
             if isinstance(u, Unwrapped):
-                return u.envelope
-        return None
+                return u.envelope, (c if u.envelope in c.record_envelopes else None)
+        return None, None
 
     def _lines_of(self, doc: bytes, location: str, ingested: datetime, counter: list[int]) -> Iterator[Result]:
         # The document did not parse whole either: judge each line alone so one bad line costs one record.
@@ -260,15 +278,20 @@ class Normalizer:
                     counter[0] += 1
                     yield NonEvent(u.kind, loc)
                     return
-                yield from self._expand_items(u, location, ingested, counter, depth)
+                yield from self._expand_items(u, c, location, ingested, counter, depth)
                 return
         yield self.map_one(obj, raw, location, ingested, counter, envelope)
 
     def _expand_items(
-        self, u: Unwrapped, location: str, ingested: datetime, counter: list[int], depth: int
+        self, u: Unwrapped, owner: Connector, location: str, ingested: datetime, counter: list[int], depth: int
     ) -> Iterator[Result]:
+        # Dispatch once per envelope: the items of a record envelope are the owner's records (or those of
+        # a connector that goes before it); an item none of them claims takes the general path, unchanged.
+        records = u.envelope in owner.record_envelopes and depth + 1 <= MAX_DEPTH
         for item in u.items:
-            if isinstance(item, str | bytes):
+            if records and type(item) is dict:
+                yield from self._record_item(item, None, owner, u.envelope, location, ingested, counter, depth + 1)
+            elif isinstance(item, str | bytes):
                 b = item.encode("utf-8") if isinstance(item, str) else item
                 try:
                     parsed = loads(b)
@@ -281,6 +304,26 @@ class Normalizer:
             else:
                 yield from self._expand(item, None, location, ingested, counter, u.envelope, depth + 1)
 
+    def _record_item(
+        self,
+        item: Any,
+        raw: bytes | None,
+        owner: Connector,
+        envelope: str,
+        location: str,
+        ingested: datetime,
+        counter: list[int],
+        depth: int,
+    ) -> Iterator[Result]:
+        """One item of a record envelope: claimed by the owner (or a connector that goes before it) and
+        mapped; anything else (not an object, an envelope, another source's record) goes the general way."""
+        if type(item) is dict:
+            for c in self._claimants[owner.name]:
+                if c.claims(item):
+                    yield self.map_one(item, raw, location, ingested, counter, envelope, c)
+                    return
+        yield from self._expand(item, raw, location, ingested, counter, envelope, depth)
+
     def map_one(
         self,
         record: dict[str, Any],
@@ -289,6 +332,7 @@ class Normalizer:
         ingested: datetime,
         counter: list[int],
         envelope: str | None,
+        connector: Connector | None = None,
     ) -> Result:
         loc = f"{location}#{counter[0]}"
         counter[0] += 1
@@ -301,7 +345,8 @@ class Normalizer:
                 raw_b,
                 loc,
             )
-        connector = self.detect(record)
+        if connector is None:
+            connector = self.detect(record)
         if connector is None:
             keys = ", ".join(sorted(str(k) for k in record)[:8]) or "none"
             return _dead(

@@ -244,29 +244,6 @@ def break_lock(root: str) -> str | None:
 
 # --- command line ----------------------------------------------------------------------------------
 
-CLEANUP_EXAMPLES = """\
-examples:
-  cloudaudit cleanup out
-  cloudaudit cleanup s3://lake/cloudaudit --break-lock
-
-Removes what interrupted runs left under OUTPUT: run files (cold storage, SIEM, dead letters) that no
-manifest in cold/_manifests/ lists, hidden *.inprogress files and temporary folders. Files a manifest
-lists are never touched. Refuses while a run holds OUTPUT's lock (--break-lock: the run is known dead).
-Every run does this at its start. Exit status 0, or 2 when OUTPUT is in use.
-"""
-
-
-def add_cleanup_parser(sub: Any) -> None:
-    """The ``cleanup`` subcommand (called from pipelines/cli.py)."""
-    p = sub.add_parser(
-        "cleanup", help="remove what an interrupted run left in an output", epilog=CLEANUP_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
-    )
-    p.add_argument("output", metavar="OUTPUT", help="output folder or URI")
-    p.add_argument("--break-lock", action="store_true", help="remove the lock of a run known to be dead")
-    p.set_defaults(func=_cmd_cleanup)
-
-
 def _cmd_cleanup(args: argparse.Namespace, extra: Sequence[str]) -> int:
     from pipelines.options import pipeline_options, use_filesystems
     from pipelines.redact import redact

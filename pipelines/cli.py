@@ -148,11 +148,13 @@ def build_parser() -> _Parser:
     from enrichers.cli import add_enrich_command
     from enrichers.cli import add_run_arguments as add_enrichment_arguments
     from enrichers.loaders import add_loader_commands
-    from pipelines.cleanup import add_cleanup_parser
-    from pipelines.interrupt import add_run_safety_arguments
-    from pipelines.manifest import add_verify_parser
-    from pipelines.replay import add_replay_parser
-    from pipelines.securitylake import add_security_lake_arguments
+    from pipelines.cliparsers import (  # beam-free argument definitions; the commands import Beam when run
+        add_cleanup_parser,
+        add_replay_parser,
+        add_run_safety_arguments,
+        add_security_lake_arguments,
+        add_verify_parser,
+    )
     from pipelines.settings import DEFAULT_BATCH_SIZE, DEFAULT_DEDUP_SHARDS, DEFAULT_OUTPUT
     from pipelines.sinks import add_sink_arguments
     from pipelines.sourceargs import add_source_arguments
@@ -190,8 +192,8 @@ def build_parser() -> _Parser:
     add_source_arguments(run)  # --source, --start/--end, --streaming and its knobs; kinds in the epilog
     add_enrichment_arguments(run)  # --enrich-config, --directory, --inventory, --geoip-db, ... (enrichers/cli.py)
     add_sink_arguments(run)  # --sink KIND:URL?options (Splunk HEC, Elasticsearch/OpenSearch, Sentinel)
-    add_security_lake_arguments(run)  # --security-lake ROOT (pipelines/securitylake.py)
-    add_run_safety_arguments(run)  # --max-deadletter-ratio, --group-readable (pipelines/interrupt.py)
+    add_security_lake_arguments(run)  # --security-lake ROOT (pipelines/cliparsers.py; runs in securitylake.py)
+    add_run_safety_arguments(run)  # --max-deadletter-ratio, --group-readable (pipelines/cliparsers.py)
     run.add_argument("--rules", nargs="?", const="", default=None, metavar="DIR",
                      help="evaluate detection rules and write alerts (no DIR: the bundled pack; detections/)")
 
@@ -305,13 +307,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
     from connectors.errors import NonEvent
     from connectors.normalize import Normalizer
     from schemas.deadletter import DeadLetter
-    from schemas.projections import project_line
 
     no_extra(extra)
     for path in args.files:  # every file is checked before any output, so a typo costs nothing
@@ -323,9 +321,7 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
     for path in args.files:
         stream: BinaryIO
         try:
-            stream = sys.stdin.buffer if path == "-" else FileSystems.open(
-                path, compression_type=CompressionTypes.UNCOMPRESSED
-            )
+            stream = sys.stdin.buffer if path == "-" else _open(path)
         except Exception as exc:
             raise UsageError(f"cannot open {path}: {last_line(exc)}") from None
         location = "<stdin>" if path == "-" else path
@@ -339,6 +335,8 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
                 out.flush()
                 print(f"{PROG}: not an event: {result.location}: {result.kind}", file=sys.stderr, flush=True)
             elif args.projection != "native":  # schemas/projections
+                from schemas.projections import project_line
+
                 out.write(project_line(result, args.projection, keep_raw=not args.no_raw))
             else:
                 out.write(result.model_dump_json().encode() + b"\n")
@@ -383,11 +381,21 @@ def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _exists(path: str) -> bool:
+def _open(path: str) -> BinaryIO:
+    """A local file directly; a URI through Beam's filesystems (imported only then: Beam takes seconds)."""
+    if "://" not in path:
+        return open(path, "rb")
+    from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
+    return cast(BinaryIO, FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))
+
+
+def _exists(path: str) -> bool:
     if "://" not in path:
         return os.path.isfile(path)
+    from apache_beam.io.filesystems import FileSystems
+
     try:
         return bool(FileSystems.exists(path))
     except Exception:

@@ -30,7 +30,6 @@ from pipelines.summary import Summary, write_run_summary
 
 FILE_MODE_UMASK = 0o077  # files 0600, folders 0700
 GROUP_READABLE_UMASK = 0o027  # files 0640, folders 0750
-DEFAULT_MAX_DEADLETTER_RATIO = 0.05  # a run whose dead letters are over 5% of its records exits 1
 
 
 class Interrupted(KeyboardInterrupt):
@@ -118,23 +117,3 @@ def _abandon(root: str, run_id: str, exc: BaseException, inputs: list[str]) -> N
             summary.problems.append(redact(f"stopped by {exc.name} before it finished; removed {len(removed)} "
                                            "uncommitted files and folders of this run; run it again"))
             write_run_summary(root, run_id, summary)
-
-
-def add_run_safety_arguments(parser: Any) -> None:
-    """``run``'s options for the exit status, the output files' mode and which files a directory input
-    reads (called from pipelines/cli.py)."""
-    parser.add_argument(
-        "--include", action="append", default=[], metavar="GLOB",
-        help="file names a directory input reads; repeat for more (default: log-like names: *.json, "
-        "*.json.gz, *.jsonl, *.gz, *.log, PT1H.json, ...; other files are skipped and counted)",
-    )
-    parser.add_argument(
-        "--max-deadletter-ratio", type=float, default=DEFAULT_MAX_DEADLETTER_RATIO, metavar="R",
-        help="exit status 1 when dead letters are more than this share of the records read, or of the "
-        f"events a sink was given (default: {DEFAULT_MAX_DEADLETTER_RATIO})",
-    )
-    parser.add_argument(
-        "--group-readable", action="store_true",
-        help="create output files 0640 and folders 0750 instead of 0600/0700 (dead letters and the raw "
-        "archive hold original log records)",
-    )

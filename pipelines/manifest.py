@@ -445,29 +445,6 @@ def scan_file(path: str, kind: str) -> tuple[int, str, int]:
 
 # --- command line -------------------------------------------------------------------------------
 
-VERIFY_EXAMPLES = """\
-examples:
-  cloudaudit verify out
-  cloudaudit verify s3://lake/cloudaudit
-  cloudaudit verify out/cold/_manifests/20240501T130502Z-1a2b3c.jsonl
-
-Re-reads every file listed in OUTPUT/cold/_manifests/*.jsonl (or in the one manifest given) and checks
-its size, SHA-256 and record count; given an output folder, also reports files under cold/events and
-cold/raw that no manifest lists. Exit status 0 when everything matches, 1 when anything is missing,
-altered, extra or miscounted, 2 when OUTPUT has no manifest.
-"""
-
-
-def add_verify_parser(sub: Any) -> None:
-    """The ``verify`` subcommand (called from pipelines/cli.py)."""
-    p = sub.add_parser(
-        "verify", help="check cold storage against its manifests", epilog=VERIFY_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
-    )
-    p.add_argument("target", metavar="OUTPUT_OR_MANIFEST", help="output folder/URI, or one manifest file")
-    p.set_defaults(func=_cmd_verify)
-
-
 def _cmd_verify(args: argparse.Namespace, extra: Sequence[str]) -> int:
     from pipelines.errors import UsageError
     from pipelines.options import pipeline_options, use_filesystems

@@ -324,49 +324,6 @@ def run(
 
 # --- command line -------------------------------------------------------------------------------
 
-REPLAY_EXAMPLES = """\
-examples:
-  cloudaudit replay out/deadletters/ --output out
-  cloudaudit replay 'out/deadletters/deadletters-20240501T130502Z-*.jsonl' --output replayed
-  cloudaudit replay gs://lake/cloudaudit/deadletters/ --output gs://lake/cloudaudit
-
-Reads dead-letter files (JSON lines as every stage writes them; directories mean every file under them)
-and sends each letter through the pipeline again: record letters (read, parse, map, validate, enrich)
-through the normalizer, then deduplication, cold storage and SIEM output; sink letters (canonical event
-JSON) to the SIEM outputs only, except parquet_rejected ones, which go to cold storage too. What fails
-again is a new dead letter with attempts + 1. Options this command does not know are Beam pipeline
-options. Exit status as for 'run'.
-"""
-
-
-def add_replay_parser(sub: Any) -> None:
-    """The ``replay`` subcommand (called from pipelines/cli.py)."""
-    from enrichers.cli import add_run_arguments as add_enrichment_arguments
-    from pipelines.settings import DEFAULT_BATCH_SIZE, DEFAULT_DEDUP_SHARDS, DEFAULT_OUTPUT
-    from pipelines.sinks import add_sink_arguments
-
-    p = sub.add_parser(
-        "replay", help="send dead letters through the pipeline again", epilog=REPLAY_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
-    )
-    p.add_argument("deadletters", nargs="+", metavar="DEADLETTERS",
-                   help="dead-letter file, directory, glob or URI; several may be given")
-    p.add_argument("--output", "-o", default=DEFAULT_OUTPUT, metavar="DIR",
-                   help=f"output folder or URI (default: ./{DEFAULT_OUTPUT})")
-    p.add_argument("--dedup-shards", type=int, default=DEFAULT_DEDUP_SHARDS, metavar="N",
-                   help=f"groups per provider/date/hour partition (default: {DEFAULT_DEDUP_SHARDS})")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                   help=f"records per batch element and Parquet row group (default: {DEFAULT_BATCH_SIZE})")
-    p.add_argument("--no-raw", action="store_true", help="do not keep the original records")
-    p.add_argument("--reread-from", action="append", default=[], metavar="PREFIX",
-                   help="input root that read letters of unreadable files may be re-read from; repeat for "
-                   "more (without it such letters are refused and counted as replay/reread_refused)")
-    add_sink_arguments(p)  # --sink KIND:URL?options, as for 'run' (engineer F's pipelines/sinks)
-    add_enrichment_arguments(p)  # the enrichment options of 'run', so replayed events get the same context
-    p.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")
-    p.set_defaults(func=_cmd_replay)
-
-
 def _cmd_replay(args: argparse.Namespace, extra: list[str]) -> int:
     import logging
     import traceback

@@ -36,10 +36,10 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines.cliparsers import DEFAULT_PREFIX  # beside the option that sets it (beam-free for --help)
 from schemas.projections import ocsf
 from schemas.projections import tables as t
 
-DEFAULT_PREFIX = "cloudaudit"
 NO_REGION = "global"
 NO_ACCOUNT = "unknown"
 COMPRESSION = "zstd"
@@ -203,18 +203,6 @@ def partitions(lines: Iterable[bytes], keep_raw: bool = False) -> dict[Key, list
 def write_security_lake(lines: Iterable[bytes], root: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
     """Beam-free: every partition of the given events written under ``root``; the paths written."""
     return [write_partition(root, key, docs, prefix) for key, docs in sorted(partitions(lines).items())]
-
-
-# --- command line ----------------------------------------------------------------------------------
-
-
-def add_security_lake_arguments(parser: Any) -> None:
-    """``cloudaudit run --security-lake ROOT [--security-lake-prefix NAME]``."""
-    parser.add_argument("--security-lake", metavar="ROOT", default=None,
-                        help="also write an OCSF 1.8 copy in Amazon Security Lake's custom-source layout "
-                        "under ROOT (a folder or s3://BUCKET/PREFIX): ext/<source>/region=/accountId=/eventDay=/")
-    parser.add_argument("--security-lake-prefix", metavar="NAME", default=DEFAULT_PREFIX,
-                        help=f"custom source names are NAME-<ocsf-class> (default: {DEFAULT_PREFIX})")
 
 
 # --- Beam ----------------------------------------------------------------------------------------------

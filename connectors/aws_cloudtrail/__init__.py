@@ -17,6 +17,7 @@ class CloudTrailConnector(Connector):
     name = "aws_cloudtrail"
     format = Format.aws_cloudtrail
     provider = Provider.aws
+    record_envelopes = frozenset({"s3_log_file"})  # {"Records": [...]}
 
     def unwrap(self, doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
         return unwrap(doc)

@@ -18,6 +18,7 @@ class AzureActivityConnector(Connector):
     name = "azure_activity"
     format = Format.azure_activity
     provider = Provider.azure
+    record_envelopes = frozenset({"event_hub"})  # {"records": [...]}, Entra ID records too (before)
 
     def unwrap(self, doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
         return parse.unwrap(doc)

@@ -17,6 +17,7 @@ class GcpAuditConnector(Connector):
     name = "gcp_audit"
     format = Format.gcp_audit
     provider = Provider.gcp
+    record_envelopes = frozenset({"logging_api"})  # {"entries": [...]}
 
     def unwrap(self, doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
         return parse.unwrap(doc)
