@@ -31,6 +31,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from connectors.sources import Delivery, StreamSource
 from enrichers.config import EnrichmentConfig
+from pipelines.interrupt import Interrupted
 from pipelines.local.acks import AckLedger, blob_token, close_ledger, event_token, open_ledger
 from pipelines.metrics import PushCountsFn
 from pipelines.read import DEADLETTERS
@@ -256,23 +257,27 @@ def take_counts(run_id: str) -> dict[str, int]:
 
 @contextlib.contextmanager
 def drain_on_interrupt(loop: PollLoop | None, progress: Callable[[str], None]) -> Iterator[None]:
-    """A first Ctrl-C (SIGINT) ends the poll loop after its current round, and the pipeline drains: every
-    window is written and every acknowledged delivery is in the output. A second one interrupts at once
-    (then what was acknowledged but not yet written is lost, see docs/streaming.md)."""
+    """A first Ctrl-C (SIGINT) or SIGTERM ends the poll loop after its current round, and the pipeline
+    drains: every window is written, and what was read is acknowledged once durable. A second one
+    interrupts at once (``Interrupted``: nothing unwritten was acknowledged, so it comes again on the next
+    run; see docs/streaming.md)."""
     if loop is None or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
         if loop.stop_requested:
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
         loop.stop_requested = True
         progress(
-            "interrupt: finishing the current poll round and writing every window (Ctrl-C again to abort)"
+            f"{signal.Signals(signum).name}: finishing the current poll round and writing every window "
+            "(interrupt again to abort)"
         )
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)

@@ -3,6 +3,8 @@ a delivery only once every event it carried is in a committed pane (or its dead 
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -102,3 +104,25 @@ def test_deliveries_are_acknowledged_only_after_their_events_are_committed(tmp_p
     # Streaming runs take the output's lock and keep a summary per run, as batch runs do.
     assert not (out / "_run.lock").exists()
     assert (out / "cold" / "_manifests" / f"{summary.run_id}.summary.json").exists()
+
+
+class _Terminating(FileQueue):
+    """Sends this process a SIGTERM (a container being stopped) on its third poll."""
+
+    def poll(self, max_items: int, wait_seconds: float):  # type: ignore[no-untyped-def]
+        got = super().poll(max_items, wait_seconds)
+        if self.polls == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return got
+
+
+def test_sigterm_drains_and_acknowledges_what_was_written(tmp_path: Path, with_fake: tuple) -> None:
+    q = tmp_path / "q"
+    q.mkdir()
+    for k in range(3):
+        (q / f"m{k}.jsonl").write_bytes(lines(*[fake(k * 5 + i, "aws", 13) for i in range(5)]))
+    messages: list[str] = []
+    config = RunConfig(output=str(tmp_path / "out"), settings=Settings(connectors=with_fake), streaming=True)
+    summary = streaming.run(config, messages.append, sources=[_Terminating(str(q))])
+    assert any(m.startswith("SIGTERM: finishing") for m in messages)
+    assert summary.ok and summary.written_total == 15 and list(q.iterdir()) == []
