@@ -15,6 +15,7 @@ this module is used or put into their graph.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import logging
 import signal
@@ -149,7 +150,8 @@ class PollLoop(SourceRounds):
                 tokens.extend(event_token(e[0]) for e in value[1])
             elif tag == DEADLETTERS and value:
                 tokens.append(blob_token(value))
-        self._held[self.stats.rounds] = polled
+        # Held without their data: only the acknowledgement is needed now (the events are in the pipeline).
+        self._held[self.stats.rounds] = [(i, dataclasses.replace(d, data=b"")) for i, d in polled]
         self.ledger.register(self.stats.rounds, tokens)
 
     def _acknowledge_durable(self) -> None:

@@ -72,11 +72,20 @@ class _CheckingQueue(FileQueue):
         super().__init__(folder)
         self.out = out
         self.early: list[str] = []
+        self.carried: dict[str, set[str]] = {}
+
+    def poll(self, max_items: int, wait_seconds: float) -> Sequence[Delivery]:
+        got = super().poll(max_items, wait_seconds)
+        for d in got:
+            self.carried[d.ack_id] = {
+                orjson.loads(line)["eventID"] for line in d.data.splitlines() if b'"eventID"' in line
+            }
+        return got
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         ids, locations = _committed(self.out)
         for d in deliveries:
-            carried = {orjson.loads(line)["eventID"] for line in d.data.splitlines() if b'"eventID"' in line}
+            carried = self.carried[d.ack_id]
             if (carried and not carried <= ids) or (not carried and d.location not in locations):
                 self.early.append(d.ack_id)
         super().ack(deliveries)
