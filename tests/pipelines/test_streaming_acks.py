@@ -135,3 +135,71 @@ def test_sigterm_drains_and_acknowledges_what_was_written(tmp_path: Path, with_f
     summary = streaming.run(config, messages.append, sources=[_Terminating(str(q))])
     assert any(m.startswith("SIGTERM: finishing") for m in messages)
     assert summary.ok and summary.written_total == 15 and list(q.iterdir()) == []
+
+
+class _State:
+    def __init__(self) -> None:
+        self.value: object = None
+
+    def read(self) -> object:
+        return self.value
+
+    def write(self, value: object) -> None:
+        self.value = value
+
+
+class _Timer:
+    def set(self, when: object) -> None:
+        self.when = when
+
+
+def test_the_dedup_stage_releases_events_when_their_pane_is_committed(tmp_path: Path, with_fake: tuple) -> None:
+    """The stage's side of the ledger, without a runner: a duplicate of an event still waiting in its
+    window waits with it; the window's pane releases both; a later duplicate of a committed event is
+    released at once; a too-late event waits for its dead-letter file."""
+    from apache_beam.utils.timestamp import Timestamp
+
+    from pipelines.layout import Layout
+    from pipelines.local.acks import close_ledger, open_ledger
+    from pipelines.settings import StreamSettings
+    from pipelines.stages.deadletters import WriteDeadLettersFn
+    from pipelines.stages.dedup import DedupWindowFn
+    from pipelines.stages.normalize import EVENTS, StreamReader
+
+    settings, stream = Settings(connectors=with_fake, dedup_shards=1), StreamSettings(60, 60, 3600)
+    reader = StreamReader(settings, stream)
+
+    def batch(i: int) -> tuple[int, tuple]:
+        (found,) = [v for tag, v in [*reader.read_blob(f"q://{i}", lines(fake(i, "aws", 13)), None),
+                                     *reader.flush()] if tag == EVENTS]
+        return found[0][3], found
+
+    layout = Layout(str(tmp_path / "out"), "RUNACK")
+    ledger = open_ledger(layout.run_id)
+    try:
+        fn = DedupWindowFn(layout, settings, stream)
+        fn.setup()
+        state, tick = _State(), _Timer()
+        first = batch(1)
+        ident = first[1][1][0][0]
+        ledger.register(1, [event_token(ident)])
+        ledger.register(2, [event_token(ident)])
+        list(fn.process(first, state, tick))
+        list(fn.process(batch(1), state, tick))  # a redelivery while the first copy waits
+        assert ledger.take_done() == []
+        window_end = first[1][0][4] + stream.window_us
+        list(fn.on_tick(state, tick, first[0], Timestamp(micros=window_end)))  # the on-time pane
+        assert sorted(ledger.take_done()) == [1, 2]
+        ledger.register(3, [event_token(ident)])
+        list(fn.process(batch(1), state, tick))  # a duplicate of a committed event
+        assert ledger.take_done() == [3]
+
+        list(fn.on_tick(state, tick, first[0], Timestamp(micros=window_end + stream.lateness_us)))
+        late = batch(61)  # another event at 13:01:07, in the window that just closed
+        ledger.register(4, [event_token(late[1][1][0][0])])
+        dead = [o.value for o in fn.process(late, state, tick) if getattr(o, "tag", None) == "deadletters"]
+        assert len(dead) == 1 and ledger.take_done() == []
+        WriteDeadLettersFn(layout).process(dead[0])
+        assert ledger.take_done() == [4]
+    finally:
+        close_ledger(layout.run_id)
