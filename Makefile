@@ -87,6 +87,7 @@ dataflow-verify: dataflow-template
 
 # Crash, kill and dead-sink tests at full size (tests/chaos): 10 kills of a 500k-event batch run, each
 # followed by a rerun, and a refused SIEM port with default settings. CHAOS_EVENTS/CHAOS_KILLS resize it.
+# Streaming: 20 kill -9 of streaming runs per source (SQS, Pub/Sub, Event Hubs; CHAOS_STREAM_KILLS).
 chaos: $(STAMP)
 	CLOUDAUDIT_CHAOS=1 $(BIN)/pytest -q -p no:cacheprovider -s tests/chaos
 

@@ -11,8 +11,10 @@ turns its cloud into blobs; the pipeline normalizes blobs exactly as it normaliz
   place of the blob, so the pipeline dead-letters it (stage "read") exactly as it does a stream's.
 - A **stream** source is a ``StreamSource``: a pull client (``poll``/``ack``) that the streaming pipeline
   drives. Delivery is at least once: a delivery is acknowledged (SQS message deleted, Pub/Sub message
-  acked, Event Hubs checkpoint written) only after its records have entered the pipeline; whatever is not
-  acknowledged is delivered again after a crash, and deduplication on ``Event.id`` keeps the output single.
+  acked, Event Hubs checkpoint written) only after its records are durable in the output (committed in cold
+  storage, dead-lettered, or duplicates of committed events); whatever is not acknowledged is delivered
+  again after a crash, and deduplication on ``Event.id`` keeps the output single. A source may offer
+  ``extend_leases()``, called while the pipeline waits to acknowledge without polling.
 
 A source is named on the command line as ``KIND:TARGET[?key=value&...]``, for example
 ``s3:my-trail-bucket/AWSLogs/o-abc123`` or ``pubsub:projects/p/subscriptions/audit``. Each connector

@@ -32,6 +32,7 @@ from connectors.sources import SourceSpec, StreamSource
 from enrichers.beam import prepare as prepare_enrichment
 from pipelines.batch import write_summary
 from pipelines.errors import Submitted, UsageError, detached, job_text
+from pipelines.interrupt import guarded
 from pipelines.layout import Layout, new_run_id
 from pipelines.local.runner import runner_text
 from pipelines.local.streaming import (
@@ -277,8 +278,32 @@ def run(
             progress,
             config.progress_seconds,
             enrichment=config.enrichment,
+            run_id=layout.run_id,
         )
     build_streaming(pipeline, config, layout, local, sources, blobs, loop)
+
+    def execute() -> Summary:
+        return _execute(pipeline, options, layout, local, labels, config.output, loop, progress)
+
+    if not local:
+        summary = execute()
+        write_summary(layout, summary)
+        return summary
+    # Locally, as in batch: the output's lock, cleanup of what killed runs left (panes without a
+    # manifest), 0600 files, SIGTERM, and a summary per run (pipelines/interrupt.py).
+    return guarded(config.output, layout.run_id, execute, config, labels)
+
+
+def _execute(
+    pipeline: beam.Pipeline,
+    options: PipelineOptions,
+    layout: Layout,
+    local: bool,
+    labels: list[str],
+    output: str,
+    loop: PollLoop | None,
+    progress: Callable[[str], None],
+) -> Summary:
     started = time.monotonic()
     with drain_on_interrupt(loop, progress):
         result = pipeline.run(test_runner_api=False)  # no runner-API round trip: it would replay the loop
@@ -293,7 +318,7 @@ def run(
         run_id=layout.run_id,
         runner=f"{runner_text(options) if not local else STREAMING_RUNNER} (streaming)",
         inputs=labels,
-        output=config.output,
+        output=output,
         files_matched=int(counters.get(DELIVERIES, 0)),
         elapsed_seconds=round(elapsed, 3),
     )
@@ -307,5 +332,4 @@ def run(
         unacked = loop.stats.deliveries - loop.stats.acked
         if unacked:
             summary.problems.append(f"{unacked} deliveries were not acknowledged (they will come again)")
-    write_summary(layout, summary)
     return summary

@@ -328,6 +328,12 @@ class SqsSource:
             held.receipt = receipt
             held.extended = time.monotonic()
 
+    def extend_leases(self) -> None:
+        """Keep held messages hidden while the pipeline waits to acknowledge them without polling (the
+        streaming drain: deliveries are acknowledged only once their events are durable)."""
+        if self._sqs is not None:
+            self._extend_held()
+
     def _extend_held(self) -> None:
         """Keep messages still being processed hidden: extend those past half their visibility."""
         now = time.monotonic()

@@ -97,6 +97,8 @@ SOURCES: tuple[SourceKind, ...] = (
             "checkpoint": "blob container URL for checkpoints (BlobCheckpointStore); required",
             "start": "where a partition without a checkpoint starts: earliest (default) or latest",
             "endpoint": "custom AMQP endpoint sb://HOST[:PORT] (private endpoint, gateway); TLS always",
+            "balance_interval": "seconds between partition ownership renewals (default 10)",
+            "ownership_expiry": "seconds until a crashed reader's partitions can be claimed (default 60)",
         },
     ),
 )

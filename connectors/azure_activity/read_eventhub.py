@@ -17,7 +17,8 @@ At least once: the checkpoint of a partition (offset and sequence number, the bl
 partition's deliveries that are all acknowledged. Whatever was handed out but not acknowledged when the
 process stops (or crashes) is read again by the next run, and deduplication on the event id keeps the
 output single. A stopped source releases its partitions at once; after a crash they are claimable when the
-old ownership expires (``partition_ownership_expiration_interval``, 60 s here).
+old ownership expires (``partition_ownership_expiration_interval``: ``ownership_expiry=``, 60 s by default,
+at least twice ``balance_interval=``, 10 s by default).
 
 Credentials: ``DefaultAzureCredential`` with the fully qualified namespace, for the hub and for the
 checkpoint container. Local-development overrides, never needed in production:
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.fetching import number_param
 from connectors.sources import Delivery, SourceError, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -129,8 +131,13 @@ def options_from_spec(spec: SourceSpec) -> EventHubOptions:
         if parts.scheme not in ("sb", "amqps") or not parts.hostname or parts.path.strip("/") or parts.query:
             raise SourceError(f"eventhub endpoint={endpoint!r} is not sb://HOST[:PORT]")
         endpoint = f"sb://{parts.netloc}"
+    # How soon a crashed reader's partitions can be claimed again (ownership_expiry, seconds) and how often
+    # ownership is renewed (balance_interval): lower than the defaults only for quick restarts in tests.
+    balance = number_param(spec, "eventhub", "balance_interval", 10.0, 0.5, 300.0)
+    expiry = number_param(spec, "eventhub", "ownership_expiry", max(60.0, 2 * balance), 2 * balance, 3600.0)
     return EventHubOptions(namespace=namespace.lower(), hub=hub, checkpoint_url=checkpoint.rstrip("/"),
-                           consumer_group=group, start=start, endpoint=endpoint)
+                           consumer_group=group, start=start, endpoint=endpoint,
+                           load_balancing_interval=balance, ownership_expiry=expiry)
 
 
 def location(namespace: str, hub: str, partition: str, offset: str) -> str:

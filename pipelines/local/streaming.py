@@ -2,8 +2,9 @@
 watermarks, but its splittable-DoFn support cannot run an unbounded poll loop (no watermark estimator,
 no self-checkpointing). So ``ReadStreams`` drives the sources through the runner's TestStream machinery
 with a lazily produced event list (a TestStream subclass, patched to stay lazy): each poll round is one
-bundle of elements followed by a watermark advance, and the round's deliveries are acknowledged when the
-runner asks for the next event, that is after the round's elements were committed to the pipeline.
+bundle of elements followed by a watermark advance. A round's deliveries are acknowledged only after
+every event they carried is durable in cold storage, in the dead letters, or known as a duplicate of a
+committed event (``pipelines.local.acks``), so a kill -9 at any moment loses nothing.
 
 Also here: Ctrl-C handling (a first one drains), and the run's counts tallied in this process (the local
 streaming runner reports a step's Beam counters from its first bundle only). On every other runner the
@@ -14,6 +15,7 @@ this module is used or put into their graph.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import logging
 import signal
@@ -30,8 +32,12 @@ from apache_beam.utils.timestamp import Timestamp
 
 from connectors.sources import Delivery, StreamSource
 from enrichers.config import EnrichmentConfig
+from pipelines.interrupt import Interrupted
+from pipelines.local.acks import AckLedger, blob_token, close_ledger, event_token, open_ledger
 from pipelines.metrics import PushCountsFn
+from pipelines.read import DEADLETTERS
 from pipelines.settings import Settings, StreamSettings
+from pipelines.stages.normalize import EVENTS
 from pipelines.stages.streams import SourceRounds
 
 log = logging.getLogger(__name__)
@@ -42,9 +48,11 @@ STREAMING_RUNNER = "BundleBasedDirectRunner"
 class PollLoop(SourceRounds):
     """Polls the sources round after round and produces TestStream events: one ``ElementEvent`` per round
     with deliveries, then a ``WatermarkEvent`` when the watermark moved. A round's deliveries are
-    acknowledged when the next event is asked for (the runner has committed the round's bundle by then).
-    Ends after ``idle_stop`` seconds without deliveries (the runner then advances the watermark to +inf,
-    which fires every window), or never when ``idle_stop`` is None."""
+    acknowledged only once every event and dead letter they carried is durable (``pipelines.local.acks``:
+    the ledger of run ``run_id``); meanwhile the sources keep extending their leases. Ends after
+    ``idle_stop`` seconds without deliveries, or on a first Ctrl-C, by draining: the watermark moves past
+    every window, and the loop waits (at most ``drain_seconds``) until what it read is durable and
+    acknowledged. Never ends when ``idle_stop`` is None."""
 
     def __init__(
         self,
@@ -57,6 +65,8 @@ class PollLoop(SourceRounds):
         progress_seconds: float = 30.0,
         max_items: int = 100,
         enrichment: EnrichmentConfig | None = None,
+        run_id: str = "",
+        drain_seconds: float = 600.0,
     ) -> None:
         super().__init__(sources, names_, settings, stream, max_items=max_items, enrichment=enrichment)
         self.idle_stop = idle_stop
@@ -64,6 +74,11 @@ class PollLoop(SourceRounds):
         self.progress_seconds = progress_seconds
         self.error: BaseException | None = None
         self.stop_requested = False  # set by a first Ctrl-C: end after this round, and drain
+        self.drain_seconds = drain_seconds
+        self.run_id = run_id
+        self.ledger: AckLedger | None = open_ledger(run_id) if run_id else None
+        self._held: dict[int, list[tuple[int, Delivery]]] = {}  # round -> deliveries not yet acknowledged
+        self._ledger_free: list[int] = []
 
     def __iter__(self) -> Iterator[Any]:
         try:
@@ -78,9 +93,11 @@ class PollLoop(SourceRounds):
         finally:
             for source in self.sources:
                 try:
-                    source.close()
-                except Exception as exc:  # closing is best effort; the deliveries are acked already
+                    source.close()  # gives back what was not acknowledged (it comes again)
+                except Exception as exc:  # closing is best effort
                     log.warning("closing a stream source failed: %s", type(exc).__name__)
+            if self.run_id:
+                close_ledger(self.run_id)
 
     def _rounds(self) -> Iterator[Any]:
         last_delivery = time.monotonic()
@@ -96,27 +113,83 @@ class PollLoop(SourceRounds):
             if polled:
                 last_delivery = time.monotonic()
                 elements = self.normalize_round(polled)
+                self._hold(polled, elements)
                 yield ElementEvent(elements)
-                # Asked for the next event: the round's elements are in the pipeline. Acknowledge them.
-                self.acknowledge(polled)
                 watermark = self.watermark()
                 if watermark is not None and (
                     self.stats.watermark_us is None or watermark > self.stats.watermark_us
                 ):
                     self.stats.watermark_us = watermark
                     yield WatermarkEvent(Timestamp(micros=watermark))
+            self._acknowledge_durable()
             if self.stop_requested:
                 self.progress(f"stop requested: draining ({self.stats_text()})")
+                yield from self._drain()
                 return
             if not polled:
                 if self.idle_stop is not None and time.monotonic() - last_delivery >= self.idle_stop:
                     self.progress(f"no delivery for {self.idle_stop:g}s: stopping ({self.stats_text()})")
+                    yield from self._drain()
                     return
                 if time.monotonic() - started < 0.05:
                     time.sleep(0.2)  # a source that does not wait: do not spin
             if time.monotonic() - last_progress >= self.progress_seconds:
                 last_progress = time.monotonic()
                 self.progress(self.stats_text())
+
+    def _hold(self, polled: list[tuple[int, Delivery]], elements: list[Any]) -> None:
+        """Keep the round's deliveries until every event and dead letter it carried is durable."""
+        if self.ledger is None:  # no ledger (a test driving the loop alone): acknowledge on the next ask
+            self._held[self.stats.rounds] = polled
+            self._ledger_free.append(self.stats.rounds)
+            return
+        tokens: list[str] = []
+        for element in elements:
+            tag, value = element.value
+            if tag == EVENTS:
+                tokens.extend(event_token(e[0]) for e in value[1])
+            elif tag == DEADLETTERS and value:
+                tokens.append(blob_token(value))
+        # Held without their data: only the acknowledgement is needed now (the events are in the pipeline).
+        self._held[self.stats.rounds] = [(i, dataclasses.replace(d, data=b"")) for i, d in polled]
+        self.ledger.register(self.stats.rounds, tokens)
+
+    def _acknowledge_durable(self) -> None:
+        done = self.ledger.take_done() if self.ledger is not None else []
+        done += self._ledger_free
+        self._ledger_free = []
+        for round_ in sorted(done):
+            polled = self._held.pop(round_, None)
+            if polled:
+                self.acknowledge(polled)
+
+    def _drain(self) -> Iterator[Any]:
+        """The end of the stream: move the watermark past every window (the stages write every pane),
+        then wait until what was read is durable and acknowledge it, before the stream ends."""
+        if not self._held:
+            return
+        yield WatermarkEvent(Timestamp(micros=_END_OF_TIME_US))
+        deadline = time.monotonic() + self.drain_seconds
+        while self._held and time.monotonic() < deadline:
+            self._acknowledge_durable()
+            if not self._held:
+                break
+            for source in self.sources:
+                extend = getattr(source, "extend_leases", None)
+                if extend is not None:
+                    extend()
+            time.sleep(0.05)
+        self._acknowledge_durable()
+        if self._held:
+            log.warning(
+                "%d poll rounds were not durable after %.0fs: not acknowledged (they will come again)",
+                len(self._held),
+                self.drain_seconds,
+            )
+
+
+# Far beyond any window (year 9999), below Beam's MAX_TIMESTAMP (which ends the stream).
+_END_OF_TIME_US = 253_402_300_799 * 1_000_000
 
 
 class _Deferred:
@@ -186,23 +259,27 @@ def take_counts(run_id: str) -> dict[str, int]:
 
 @contextlib.contextmanager
 def drain_on_interrupt(loop: PollLoop | None, progress: Callable[[str], None]) -> Iterator[None]:
-    """A first Ctrl-C (SIGINT) ends the poll loop after its current round, and the pipeline drains: every
-    window is written and every acknowledged delivery is in the output. A second one interrupts at once
-    (then what was acknowledged but not yet written is lost, see docs/streaming.md)."""
+    """A first Ctrl-C (SIGINT) or SIGTERM ends the poll loop after its current round, and the pipeline
+    drains: every window is written, and what was read is acknowledged once durable. A second one
+    interrupts at once (``Interrupted``: nothing unwritten was acknowledged, so it comes again on the next
+    run; see docs/streaming.md)."""
     if loop is None or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
         if loop.stop_requested:
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
         loop.stop_requested = True
         progress(
-            "interrupt: finishing the current poll round and writing every window (Ctrl-C again to abort)"
+            f"{signal.Signals(signum).name}: finishing the current poll round and writing every window "
+            "(interrupt again to abort)"
         )
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)

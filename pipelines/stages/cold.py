@@ -22,6 +22,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from pipelines import summary as names
 from pipelines.layout import Layout, PartitionKey
+from pipelines.local import acks
 from pipelines.manifest import (
     KIND_PARQUET,
     KIND_RAW,
@@ -90,6 +91,7 @@ class PaneStore:
         index, the pane's SIEM file and its manifest. Yields the SIEM JSON-lines batch (untagged) and
         dead-letter batches (tagged)."""
         files = PaneFiles(self._layout, window, pane)
+        run_id = self._layout.run_id
         siem: list[bytes] = []
         listed: list[FileEntry] = []
         end = window + self._stream.window_us
@@ -100,10 +102,12 @@ class PaneStore:
             try:
                 for start in range(0, len(events), self._settings.batch_size):
                     batch = events[start : start + self._settings.batch_size]
-                    siem_lines, dead = self._write_batch(writer, part, batch)
+                    siem_lines, dead, dead_ids = self._write_batch(writer, part, batch)
                     siem.extend(siem_lines)
                     if dead:
-                        yield beam.pvalue.TaggedOutput(DEADLETTERS, b"\n".join(dead))
+                        blob = b"\n".join(dead)
+                        acks.transfer(run_id, [acks.event_token(i) for i in dead_ids], acks.blob_token(blob))
+                        yield beam.pvalue.TaggedOutput(DEADLETTERS, blob)
             except BaseException:
                 writer.abandon()  # nothing partial is committed; the pane is written again on retry
                 raise
@@ -118,23 +122,31 @@ class PaneStore:
             listed.append(write_listed(self._layout, KIND_SIEM, files.siem_path(shard), blob + b"\n"))
             yield blob
         if listed:  # the pane's own manifest (cloudaudit verify): written last, named like the pane's files
-            write_manifest(self._layout.root, f"{files.suffix}-s{shard:03d}", listed)
+            write_manifest(self._layout.root, pane_manifest_name(files.suffix, shard), listed)
+        # Committed: the deliveries that carried these events may be acknowledged (local runner).
+        acks.durable(run_id, [acks.event_token(e[0]) for events in groups.values() for e in events])
 
     def _write_batch(
         self, writer: PartitionFiles, part: PartitionKey, batch: list[SpilledEvent]
-    ) -> tuple[list[bytes], list[bytes]]:
+    ) -> tuple[list[bytes], list[bytes], list[str]]:
         table, kept, bad = events_table(batch)
         dead = []
+        dead_ids = [event[0] for event, _ in bad]
         for event, reason in bad:
             self.counts[names.deadletter_counter("sink", "parquet_rejected")] += 1
             line = canonical_line(event[1], event[2])
             dead.append(DeadLetter("sink", "parquet_rejected", reason, line, location_of(line)).to_json())
         if not kept:
-            return [], dead
+            return [], dead, dead_ids
         writer.write(table, [raw for _, _, raw in kept])
         for outcome, n in outcome_counts(table).items():
             self.counts[names.written_counter(part.provider, outcome)] += n
-        return [canonical_line(j, raw) for _, j, raw in kept], dead
+        return [canonical_line(j, raw) for _, j, raw in kept], dead, dead_ids
+
+
+def pane_manifest_name(suffix: str, shard: int) -> str:
+    """The manifest of one pane of one shard; its id index files are ``part-<name>.ids``."""
+    return f"{suffix}-s{shard:03d}"
 
 
 def write_listed(layout: Layout, kind: str, path: str, data: bytes) -> FileEntry:

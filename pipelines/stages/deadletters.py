@@ -13,6 +13,7 @@ import apache_beam as beam
 from apache_beam import coders
 
 from pipelines.layout import Layout
+from pipelines.local import acks
 from pipelines.manifest import KIND_DEADLETTERS, write_manifest
 from pipelines.stages.cold import write_listed
 
@@ -48,6 +49,7 @@ class WriteDeadLettersFn(beam.DoFn):
             self._layout, KIND_DEADLETTERS, path, blob if blob.endswith(b"\n") else blob + b"\n"
         )
         write_manifest(self._layout.root, f"{self._layout.run_id}-d{digest}", [entry])
+        acks.durable(self._layout.run_id, [acks.blob_token(blob)])  # its deliveries may be acked (local)
 
 
 class DeadLetters(beam.PTransform):

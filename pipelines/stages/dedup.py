@@ -13,9 +13,11 @@ once on the ``LIVE`` output, which the SIEM sinks take; the cold-storage panes (
 ``siem/`` files) keep the event-time windows. The batch side of this stage is
 ``pipelines.store.DedupAndStore`` (GroupByKey per partition, then a set of ids).
 
-Across a restart: every pane writes a small id index (``cold/ids/.../*.ids``) beside its Parquet file;
-at start-up each worker loads the ids written to the same output within the dedup TTL, so a delivery
-that was not acknowledged before a crash, and comes again, is dropped as a duplicate.
+Across a restart: every pane writes a small id index (``cold/ids/.../*.ids``) beside its Parquet file,
+before its manifest; at start-up each worker loads the ids of the committed panes (those with a
+manifest) written to the same output within the dedup TTL, so a delivery that was not acknowledged
+before a crash, and comes again, is dropped as a duplicate. Deliveries are acknowledged only after the
+pane holding their events is committed (``pipelines.local.acks`` on the local runner).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from apache_beam.utils.timestamp import Timestamp
 
 from pipelines import summary as names
 from pipelines.layout import Layout
+from pipelines.local import acks
+from pipelines.manifest import MANIFEST_DIR
 from pipelines.memory import bound_large_allocations
 from pipelines.read import DEADLETTERS
 from pipelines.settings import MICROS, Settings, StreamSettings
@@ -99,11 +103,14 @@ def _load_written_ids(root: str, ttl_us: int, run_id: str) -> set[str]:
         (match,) = FileSystems.match([pattern])
     except Exception:
         return set()
+    manifests = _manifest_names(root)
     files: list[tuple[int, str]] = []
     for meta in match.metadata_list:
         name = os.path.basename(meta.path)
         if not name.endswith(".ids") or (run_id and f"-{run_id}-" in name):
             continue
+        if name.startswith("part-") and name[len("part-") : -len(".ids")] not in manifests:
+            continue  # its pane was not committed (killed before its manifest): those events come again
         m = _PARTITION.search(meta.path)
         hour_us = 0
         if m:
@@ -131,6 +138,14 @@ def _load_written_ids(root: str, ttl_us: int, run_id: str) -> set[str]:
         return set()
     newest = max(w for _, w in entries)
     return {ident for ident, w in entries if w >= newest - ttl_us}
+
+
+def _manifest_names(root: str) -> set[str]:
+    try:
+        (match,) = FileSystems.match([FileSystems.join(root, *MANIFEST_DIR, "*.jsonl")])
+    except Exception:
+        return set()
+    return {os.path.basename(m.path)[: -len(".jsonl")] for m in match.metadata_list}
 
 
 _STATE = userstate.ReadModifyWriteStateSpec("shard", coders.PickleCoder())
@@ -170,12 +185,22 @@ class DedupWindowFn(beam.DoFn):
         end = window + self._stream.window_us
         fresh: list[SpilledEvent] = []
         in_batch: set[str] = set()
+        committed: list[str] = []  # duplicates of events already durable: their deliveries may be acked
+        open_ids: set[str] | None = None
         for event in events:
             if event[0] in st.ids or event[0] in self._written_before or event[0] in in_batch:
                 self._counts[names.DUPLICATES] += 1
+                if event[0] in in_batch:
+                    continue  # released with the original, when its pane is written
+                if open_ids is None:
+                    open_ids = {e[0] for groups in st.open.values() for evs in groups.values() for e in evs}
+                if event[0] not in open_ids:
+                    committed.append(event[0])
             else:
                 in_batch.add(event[0])
                 fresh.append(event)
+        if committed:
+            acks.durable(self._layout.run_id, [acks.event_token(i) for i in committed])
         if fresh and end + self._stream.lateness_us <= st.wm:
             yield from self._too_late(key, fresh, st.wm)
         elif fresh:
@@ -259,4 +284,7 @@ class DedupWindowFn(beam.DoFn):
             line = canonical_line(event[1], event[2])
             lines.append(DeadLetter("window", "too_late", reason, line, location_of(line)).to_json())
         self._counts[names.deadletter_counter("window", "too_late")] += len(events)
-        yield beam.pvalue.TaggedOutput(DEADLETTERS, b"\n".join(lines))
+        blob = b"\n".join(lines)
+        # Their deliveries are acknowledged once this dead-letter batch is written.
+        acks.transfer(self._layout.run_id, [acks.event_token(e[0]) for e in events], acks.blob_token(blob))
+        yield beam.pvalue.TaggedOutput(DEADLETTERS, blob)
