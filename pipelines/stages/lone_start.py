@@ -1,0 +1,259 @@
+"""Lone Azure ``Start`` rows in the batch pipeline: an operation whose terminal row never comes is an event.
+
+Azure logs a long-running operation as a ``Start`` row (sometimes ``Accept``/``In Progress`` rows too) and
+later a terminal row with the same operation and correlationId (connectors/azure_activity/lone_start.py).
+Each row is mapped on its own, so an intermediate row is the non-event ``azure.activity.intermediate``.
+In a batch run this stage holds those rows until every file is read:
+
+```
+read stage ─ lone_starts: (shard, (starts, ends)) ─ GroupByKey ─ ResolveFn ─ segments ─> DedupAndStore
+```
+
+- The read stage (``FileReader`` with ``Settings.lone_starts``) watches the Azure connector: an
+  intermediate row is mapped at once as its operation's event with outcome ``unknown`` (``map_unresolved``)
+  and held, not counted; every other Azure event marks its (action, correlation id) as ended. At the end of
+  a bundle the held rows and the ended keys leave in one batch per shard.
+- ``ResolveFn`` takes every batch of a shard: an operation with an ended key is resolved, and each of its
+  held rows is counted as the non-event ``azure.activity.intermediate``, as before. An operation without
+  one is lone: one of its rows (a ``Start`` row if there is one, the earliest) is enriched and goes on as
+  an event (dedup, cold storage, SIEM files, sinks) and counted in ``events_normalized`` and
+  ``azure.activity.lone_start``; its other intermediate rows are non-events.
+
+So every held row is counted exactly once, and the run summary's invariant keeps holding. The key is the
+mapped event's action and correlation id (lower-cased), the same mapping for both kinds of row. A terminal
+row that is a dead letter does not resolve its Start (the lone Start then says the operation happened).
+Streaming does not hold rows (docs/streaming.md, "Azure Start rows").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from pydantic import ValidationError
+
+from connectors.azure_activity import AzureActivityConnector
+from connectors.azure_activity.lone_start import map_unresolved, operation_key
+from connectors.base import Connector, MapContext
+from connectors.errors import NonEvent
+from connectors.normalize import Normalizer
+from enrichers.context import ReferenceData, context_for
+from pipelines import summary as names
+from pipelines.metrics import Counters
+from pipelines.settings import Settings
+from pipelines.spill import SpilledEvent, encode_event, write_spill
+from schemas.event import Event
+
+STARTS = "lone_starts"  # the read stage's tagged output
+INTERMEDIATE = "azure.activity.intermediate"
+LONE_START = "azure.activity.lone_start"  # counter: lone Start rows that became events
+SHARDS = 16
+ENDS_FLUSH = 200_000  # ended keys a reader holds before it sends them on
+
+OpKey = int  # 64-bit digest of (action, correlation id)
+# One held operation: (is a Start row, event time in microseconds, event, intermediate rows seen).
+Held = tuple[bool, int, Event, int]
+Batch = tuple[dict[OpKey, Held], set[OpKey]]
+
+
+def op_key(action: object, correlation_id: object) -> OpKey | None:
+    if not action or not correlation_id:
+        return None
+    text = f"{str(action).lower()}\0{str(correlation_id).strip().lower()}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+def _event_key(out: dict[str, Any]) -> OpKey | None:
+    what, how = out.get("what") or {}, out.get("how") or {}
+    return op_key(what.get("action"), how.get("correlation_id"))
+
+
+def _micros(event: Event) -> int:
+    return int(event.when.time.timestamp() * 1_000_000)
+
+
+def _better(a: Held, b: Held) -> Held:
+    """The row that stands for a lone operation: a Start row before other rows, then the earliest; the
+    row counts add up."""
+    best = min(a, b, key=lambda h: (not h[0], h[1], h[2].id))
+    return best[0], best[1], best[2], a[3] + b[3]
+
+
+class StartCollector:
+    """What one reader holds: intermediate rows mapped as events, by key, and the keys that ended."""
+
+    def __init__(self, keep_raw: bool) -> None:
+        self.keep_raw = keep_raw
+        self.starts: dict[OpKey, Held] = {}
+        self.ends: set[OpKey] = set()
+        self._held: tuple[str, OpKey, Held] | None = None  # the row just mapped, until the reader takes it
+
+    def reset(self) -> None:
+        self.starts, self.ends, self._held = {}, set(), None
+
+    def install(self, normalizer: Normalizer) -> None:
+        """Watch the normalizer's Azure Activity connector(s)."""
+        normalizer.connectors = tuple(
+            _Watching(c, self) if isinstance(c, AzureActivityConnector) else c  # type: ignore[misc]
+            for c in normalizer.connectors
+        )
+
+    def intermediate(self, record: dict[str, Any], ctx: MapContext) -> None:
+        self._held = None
+        try:
+            out = map_unresolved(record, ctx)
+            if isinstance(out, NonEvent):
+                return
+            if not self.keep_raw:
+                out["raw"] = None
+            event = Event.model_validate(out)
+        except (ValidationError, Exception):  # cannot be an event: it stays an ordinary non-event
+            return
+        key = op_key(event.what.action, event.how.correlation_id)
+        if key is None:
+            return
+        found = operation_key(record)
+        self._held = (ctx.location, key, (found is not None and found[2] == "start", _micros(event), event, 1))
+
+    def take(self, result: NonEvent) -> bool:
+        """True when ``result`` is the intermediate row just held (the reader does not count it then)."""
+        held, self._held = self._held, None
+        if held is None or result.kind != INTERMEDIATE or held[0] != result.location:
+            return False
+        _, key, entry = held
+        old = self.starts.get(key)
+        self.starts[key] = entry if old is None else _better(old, entry)
+        return True
+
+    @property
+    def full(self) -> bool:
+        return len(self.ends) >= ENDS_FLUSH
+
+    def flush(self) -> Iterator[tuple[str, object]]:
+        """(STARTS, (shard, (starts, ends))) batches of what is held, one per shard that has any."""
+        if not self.starts and not self.ends:
+            return
+        shards: dict[int, Batch] = {}
+        for key, entry in self.starts.items():
+            shards.setdefault(key % SHARDS, ({}, set()))[0][key] = entry
+        for key in self.ends:
+            shards.setdefault(key % SHARDS, ({}, set()))[1].add(key)
+        self.starts, self.ends = {}, set()
+        for shard, batch in shards.items():
+            yield STARTS, (shard, batch)
+
+
+class _Watching:
+    """The Azure connector as the normalizer sees it, telling the collector what each row was."""
+
+    def __init__(self, inner: Connector, collector: StartCollector) -> None:
+        self._inner = inner
+        self._collector = collector
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def map(self, record: dict[str, Any], ctx: MapContext) -> dict[str, Any] | NonEvent:
+        out = self._inner.map(record, ctx)
+        if isinstance(out, NonEvent):
+            if out.kind == INTERMEDIATE:
+                self._collector.intermediate(record, ctx)
+        else:
+            key = _event_key(out)
+            if key is not None:
+                self._collector.ends.add(key)
+        return out
+
+
+def resolve(batches: Iterable[Batch]) -> tuple[list[Event], Counter[str]]:
+    """The lone operations' events of one shard, and the counts of the rows held."""
+    starts: dict[OpKey, Held] = {}
+    ends: set[OpKey] = set()
+    for held, ended in batches:
+        ends |= ended
+        for key, entry in held.items():
+            old = starts.get(key)
+            starts[key] = entry if old is None else _better(old, entry)
+    counts: Counter[str] = Counter()
+    events = []
+    for key, (_, _, event, rows) in sorted(starts.items(), key=lambda kv: (kv[1][1], kv[1][2].id)):
+        if key in ends:
+            counts[names.non_event_counter(INTERMEDIATE)] += rows
+            continue
+        events.append(event)
+        counts[names.EVENTS_NORMALIZED] += 1
+        counts[LONE_START] += 1
+        counts[names.non_event_counter(INTERMEDIATE)] += rows - 1
+    return events, counts
+
+
+class ResolveFn(beam.DoFn):
+    """(shard, [batches]) -> the lone operations' events as the read stage's segments: spill pointers
+    (local runners) or ``(key, events)`` batches (``spill_dir`` empty: runners with their own shuffle)."""
+
+    def __init__(self, settings: Settings, spill_dir: str) -> None:
+        self._settings = settings
+        self._spill_dir = spill_dir
+
+    def setup(self) -> None:
+        self._counters = Counters()
+
+    def process(
+        self, element: tuple[int, Iterable[Batch]], enrichment: ReferenceData | None = None
+    ) -> Iterator[object]:
+        from pipelines.read import partition_key
+
+        _, batches = element
+        events, counts = resolve(batches)
+        context = context_for(enrichment) if enrichment is not None and events else None
+        by_key: dict[Any, list[SpilledEvent]] = {}
+        for event in events:
+            if context is not None:
+                context.chain.apply(event, counts)
+            by_key.setdefault(partition_key(event, self._settings.dedup_shards), []).append(encode_event(event))
+        if by_key:
+            if self._spill_dir:
+                yield from write_spill(self._spill_dir, by_key)
+            else:
+                yield from by_key.items()
+        self._counters.push(counts)
+
+
+class ResolveLoneStarts(beam.PTransform):
+    """The read stages' ``lone_starts`` outputs (flattened) -> segments of the lone operations' events."""
+
+    def __init__(
+        self, settings: Settings, spill_dir: str, enrichment: beam.pvalue.AsSingleton | None = None
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._spill_dir = spill_dir
+        self._enrichment = enrichment
+
+    def expand(self, held: beam.PCollection[Any]) -> beam.PCollection[Any]:
+        side = {"enrichment": self._enrichment} if self._enrichment is not None else {}
+        return (
+            held
+            | "GroupByShard" >> beam.GroupByKey()
+            | "Resolve" >> beam.ParDo(ResolveFn(self._settings, self._spill_dir), **side)
+        )
+
+
+def lone_start_events(paths: Iterable[str], keep_raw: bool = True) -> list[Event]:
+    """The events a batch run adds for the lone Start rows of these files, without Beam (for checks: the
+    ids a run over them must write besides the normalizer's events)."""
+    normalizer = Normalizer(keep_raw=keep_raw)
+    collector = StartCollector(keep_raw)
+    collector.install(normalizer)
+    for path in paths:
+        with open(path, "rb") as f:
+            for result in normalizer.stream(f, path):
+                if isinstance(result, NonEvent):
+                    collector.take(result)
+    by_shard: dict[int, list[Batch]] = {}
+    for _, (shard, batch) in collector.flush():  # type: ignore[misc]
+        by_shard.setdefault(shard, []).append(batch)
+    return [e for batches in by_shard.values() for e in resolve(batches)[0]]
