@@ -233,6 +233,8 @@ class FileReader:
                 yield from self.flush_deadletters()
         elif isinstance(result, NonEvent):
             if self.starts is not None and self.starts.take(result):  # held until the run's end
+                if self.starts.full:
+                    yield from self.starts.flush()
                 return
             self.counts[names.non_event_counter(result.kind)] += 1
         else:

@@ -52,6 +52,7 @@ INTERMEDIATE = "azure.activity.intermediate"
 LONE_START = "azure.activity.lone_start"  # counter: lone Start rows that became events
 SHARDS = 16
 ENDS_FLUSH = 200_000  # ended keys a reader holds before it sends them on
+STARTS_FLUSH = 2_000  # held rows (events) a reader holds before it sends them on
 
 OpKey = int  # 64-bit digest of (action, correlation id)
 # One held operation: (is a Start row, event time in microseconds, event, intermediate rows seen).
@@ -78,7 +79,7 @@ def _micros(event: Event) -> int:
 def _better(a: Held, b: Held) -> Held:
     """The row that stands for a lone operation: a Start row before other rows, then the earliest; the
     row counts add up."""
-    best = min(a, b, key=lambda h: (not h[0], h[1], h[2].id))
+    best = min(a, b, key=_rank)
     return best[0], best[1], best[2], a[3] + b[3]
 
 
@@ -130,20 +131,21 @@ class StartCollector:
 
     @property
     def full(self) -> bool:
-        return len(self.ends) >= ENDS_FLUSH
+        return len(self.ends) >= ENDS_FLUSH or len(self.starts) >= STARTS_FLUSH
 
     def flush(self) -> Iterator[tuple[str, object]]:
         """(STARTS, (shard, (starts, ends))) batches of what is held, one per shard that has any."""
-        if not self.starts and not self.ends:
-            return
+        for shard_batch in self.take_batches():
+            yield STARTS, shard_batch
+
+    def take_batches(self) -> list[tuple[int, Batch]]:
         shards: dict[int, Batch] = {}
         for key, entry in self.starts.items():
             shards.setdefault(key % SHARDS, ({}, set()))[0][key] = entry
         for key in self.ends:
             shards.setdefault(key % SHARDS, ({}, set()))[1].add(key)
         self.starts, self.ends = {}, set()
-        for shard, batch in shards.items():
-            yield STARTS, (shard, batch)
+        return list(shards.items())
 
 
 class _Watching:
@@ -168,26 +170,36 @@ class _Watching:
         return out
 
 
-def resolve(batches: Iterable[Batch]) -> tuple[list[Event], Counter[str]]:
-    """The lone operations' events of one shard, and the counts of the rows held."""
-    starts: dict[OpKey, Held] = {}
+def _rank(entry: Held) -> tuple[bool, int, str]:
+    return not entry[0], entry[1], entry[2].id
+
+
+def resolve(batches: Iterable[Batch], counts: Counter[str]) -> Iterator[Event]:
+    """The lone operations' events of one shard; the held rows are counted into ``counts``. Two passes
+    over ``batches`` (a GroupByKey's values can be iterated again): the first keeps only ranks, row
+    counts and ended keys, the second gives the events one at a time, so a shard's held events are
+    never all in memory at once (where the runner streams the values)."""
+    best: dict[OpKey, tuple[bool, int, str]] = {}
+    rows: Counter[OpKey] = Counter()
     ends: set[OpKey] = set()
     for held, ended in batches:
         ends |= ended
         for key, entry in held.items():
-            old = starts.get(key)
-            starts[key] = entry if old is None else _better(old, entry)
-    counts: Counter[str] = Counter()
-    events = []
-    for key, (_, _, event, rows) in sorted(starts.items(), key=lambda kv: (kv[1][1], kv[1][2].id)):
-        if key in ends:
-            counts[names.non_event_counter(INTERMEDIATE)] += rows
-            continue
-        events.append(event)
-        counts[names.EVENTS_NORMALIZED] += 1
-        counts[LONE_START] += 1
-        counts[names.non_event_counter(INTERMEDIATE)] += rows - 1
-    return events, counts
+            rank = _rank(entry)
+            old = best.get(key)
+            best[key] = rank if old is None else min(old, rank)
+            rows[key] += entry[3]
+    lone = {key for key in best if key not in ends}
+    counts[names.non_event_counter(INTERMEDIATE)] += sum(rows.values()) - len(lone)
+    counts[names.EVENTS_NORMALIZED] += len(lone)
+    counts[LONE_START] += len(lone)
+    if not lone:
+        return
+    for held, _ in batches:
+        for key, entry in held.items():
+            if key in lone and _rank(entry) == best[key]:
+                lone.discard(key)
+                yield entry[2]
 
 
 class ResolveFn(beam.DoFn):
@@ -207,19 +219,28 @@ class ResolveFn(beam.DoFn):
         from pipelines.read import partition_key
 
         _, batches = element
-        events, counts = resolve(batches)
-        context = context_for(enrichment) if enrichment is not None and events else None
+        counts: Counter[str] = Counter()
+        context = context_for(enrichment) if enrichment is not None else None
         by_key: dict[Any, list[SpilledEvent]] = {}
-        for event in events:
+        n = 0
+        for event in resolve(batches, counts):
             if context is not None:
                 context.chain.apply(event, counts)
             by_key.setdefault(partition_key(event, self._settings.dedup_shards), []).append(encode_event(event))
-        if by_key:
-            if self._spill_dir:
-                yield from write_spill(self._spill_dir, by_key)
-            else:
-                yield from by_key.items()
+            n += 1
+            if n >= self._settings.batch_size:
+                yield from self._segments(by_key)
+                by_key, n = {}, 0
+        yield from self._segments(by_key)
         self._counters.push(counts)
+
+    def _segments(self, by_key: dict[Any, list[SpilledEvent]]) -> Iterator[object]:
+        if not by_key:
+            return
+        if self._spill_dir:
+            yield from write_spill(self._spill_dir, by_key)
+        else:
+            yield from by_key.items()
 
 
 class ResolveLoneStarts(beam.PTransform):
@@ -254,6 +275,7 @@ def lone_start_events(paths: Iterable[str], keep_raw: bool = True) -> list[Event
                 if isinstance(result, NonEvent):
                     collector.take(result)
     by_shard: dict[int, list[Batch]] = {}
-    for _, (shard, batch) in collector.flush():  # type: ignore[misc]
+    for shard, batch in collector.take_batches():
         by_shard.setdefault(shard, []).append(batch)
-    return [e for batches in by_shard.values() for e in resolve(batches)[0]]
+    counts: Counter[str] = Counter()
+    return [e for batches in by_shard.values() for e in resolve(batches, counts)]

@@ -32,9 +32,10 @@ def row(op: str, status: str, corr: str, minute: int, account: str) -> dict[str,
 
 
 def write_input(folder: Path) -> Path:
-    """Two hourly Azure exports: a listKeys Start that never ends, a write whose Start is in the first
+    """Two hourly Azure exports: a listKeys Start (and an Accept row) that never ends, a write whose Start is in the first
     file and its Accept and Succeeded rows in the second, and a delete that is a single Succeeded row."""
     first = [
+        row(LIST_KEYS, "Accept", "9f1e2d3c-0001-4a5b-8c7d-000000000001", 4, "stkeys"),  # earlier, not a Start
         row(LIST_KEYS, "Start", "9f1e2d3c-0001-4a5b-8c7d-000000000001", 5, "stkeys"),
         row(WRITE, "Start", "9f1e2d3c-0002-4a5b-8c7d-000000000002", 58, "stwrite"),
     ]
@@ -52,9 +53,10 @@ def write_input(folder: Path) -> Path:
 
 def check(out: Path, summary: dict[str, Any]) -> None:
     assert summary["invariant"]["holds"], summary
-    assert summary["records_read"] == 5 and summary["events_normalized"] == 3
-    # The Start and Accept rows of the write stay non-events; the listKeys Start is an event, counted once.
-    assert summary["non_events"] == {INTERMEDIATE: 2}
+    assert summary["records_read"] == 6 and summary["events_normalized"] == 3
+    # The Start and Accept rows of the write stay non-events; the listKeys Start is an event, counted once,
+    # and its Accept row stays a non-event.
+    assert summary["non_events"] == {INTERMEDIATE: 3}
     assert summary["events_written"] == {"azure": {"success": 2, "unknown": 1}}
     siem = [orjson.loads(line) for p in sorted(out.glob("siem/*.jsonl")) for line in p.read_bytes().splitlines()]
     lone = [e for e in siem if e["what"]["outcome"] == "unknown"]
@@ -62,6 +64,7 @@ def check(out: Path, summary: dict[str, Any]) -> None:
     assert lone[0]["what"]["action"] == "microsoft.storage:storageaccounts/listkeys/action"
     assert lone[0]["how"]["correlation_id"] == "9f1e2d3c-0001-4a5b-8c7d-000000000001"
     assert lone[0]["who"]["actor"]["email"] == "kim@example.net"
+    assert orjson.loads(lone[0]["raw"])["resultType"] == "Start"  # the Start row stands for the operation
     cold = pq.read_table(out / "cold" / "events").to_pylist()
     assert sorted(e["id"] for e in cold) == sorted(e["id"] for e in siem)
 
