@@ -54,43 +54,56 @@ SHARDS = 16
 ENDS_FLUSH = 200_000  # ended keys a reader holds before it sends them on
 STARTS_FLUSH = 2_000  # held rows (events) a reader holds before it sends them on
 
-OpKey = int  # 64-bit digest of (action, correlation id)
-# One held operation: (is a Start row, event time in microseconds, event, intermediate rows seen).
-Held = tuple[bool, int, Event, int]
+OpKey = int  # 64-bit digest of (operation, correlation id), both lower-cased
+# One held row: its rank (not a Start row, time as written, location; the least stands for the
+# operation), the record and its mapping context, and the intermediate rows of its operation seen.
+Rank = tuple[bool, str, str]
+Held = tuple[Rank, dict[str, Any], MapContext, int]
 Batch = tuple[dict[OpKey, Held], set[OpKey]]
 
 
-def op_key(action: object, correlation_id: object) -> OpKey | None:
-    if not action or not correlation_id:
+def op_key(operation: object, correlation_id: object) -> OpKey | None:
+    if not operation or not correlation_id:
         return None
-    text = f"{str(action).lower()}\0{str(correlation_id).strip().lower()}".encode()
+    text = f"{str(operation).strip().lower()}\0{str(correlation_id).strip().lower()}".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 def _event_key(out: dict[str, Any]) -> OpKey | None:
+    """A mapped Azure event's operation (``what.operation`` is the operationName as written)."""
     what, how = out.get("what") or {}, out.get("how") or {}
-    return op_key(what.get("action"), how.get("correlation_id"))
-
-
-def _micros(event: Event) -> int:
-    return int(event.when.time.timestamp() * 1_000_000)
+    return op_key(what.get("operation"), how.get("correlation_id"))
 
 
 def _better(a: Held, b: Held) -> Held:
     """The row that stands for a lone operation: a Start row before other rows, then the earliest; the
     row counts add up."""
-    best = min(a, b, key=_rank)
+    best = a if a[0] <= b[0] else b
     return best[0], best[1], best[2], a[3] + b[3]
 
 
+def to_event(record: dict[str, Any], ctx: MapContext, keep_raw: bool) -> Event | None:
+    """A held row as its operation's event with outcome unknown; None when it cannot be one (it then
+    stays the non-event it was)."""
+    try:
+        out = map_unresolved(record, ctx)
+        if isinstance(out, NonEvent):
+            return None
+        if not keep_raw:
+            out["raw"] = None
+        return Event.model_validate(out)
+    except (ValidationError, Exception):
+        return None
+
+
 class StartCollector:
-    """What one reader holds: intermediate rows mapped as events, by key, and the keys that ended."""
+    """What one reader holds: intermediate rows by operation, and the operations that ended."""
 
     def __init__(self, keep_raw: bool) -> None:
         self.keep_raw = keep_raw
         self.starts: dict[OpKey, Held] = {}
         self.ends: set[OpKey] = set()
-        self._held: tuple[str, OpKey, Held] | None = None  # the row just mapped, until the reader takes it
+        self._held: tuple[OpKey, Held] | None = None  # the row just mapped, until the reader takes it
 
     def reset(self) -> None:
         self.starts, self.ends, self._held = {}, set(), None
@@ -103,28 +116,22 @@ class StartCollector:
         )
 
     def intermediate(self, record: dict[str, Any], ctx: MapContext) -> None:
-        self._held = None
-        try:
-            out = map_unresolved(record, ctx)
-            if isinstance(out, NonEvent):
-                return
-            if not self.keep_raw:
-                out["raw"] = None
-            event = Event.model_validate(out)
-        except (ValidationError, Exception):  # cannot be an event: it stays an ordinary non-event
-            return
-        key = op_key(event.what.action, event.how.correlation_id)
-        if key is None:
-            return
         found = operation_key(record)
-        self._held = (ctx.location, key, (found is not None and found[2] == "start", _micros(event), event, 1))
+        if found is None:
+            self._held = None
+            return
+        operation, correlation_id, status = found
+        key = op_key(operation, correlation_id)
+        rank = (status != "start", str(record.get("time") or record.get("eventTimestamp")
+                                        or record.get("TimeGenerated") or ""), ctx.location)
+        self._held = None if key is None else (key, (rank, record, ctx, 1))
 
     def take(self, result: NonEvent) -> bool:
         """True when ``result`` is the intermediate row just held (the reader does not count it then)."""
         held, self._held = self._held, None
-        if held is None or result.kind != INTERMEDIATE or held[0] != result.location:
+        if held is None or result.kind != INTERMEDIATE or held[1][2].location != result.location:
             return False
-        _, key, entry = held
+        key, entry = held
         old = self.starts.get(key)
         self.starts[key] = entry if old is None else _better(old, entry)
         return True
@@ -170,36 +177,35 @@ class _Watching:
         return out
 
 
-def _rank(entry: Held) -> tuple[bool, int, str]:
-    return not entry[0], entry[1], entry[2].id
-
-
-def resolve(batches: Iterable[Batch], counts: Counter[str]) -> Iterator[Event]:
+def resolve(batches: Iterable[Batch], counts: Counter[str], keep_raw: bool) -> Iterator[Event]:
     """The lone operations' events of one shard; the held rows are counted into ``counts``. Two passes
     over ``batches`` (a GroupByKey's values can be iterated again): the first keeps only ranks, row
-    counts and ended keys, the second gives the events one at a time, so a shard's held events are
-    never all in memory at once (where the runner streams the values)."""
-    best: dict[OpKey, tuple[bool, int, str]] = {}
+    counts and ended keys, the second maps the lone operations' rows one at a time, so a shard's held
+    rows are never all in memory at once (where the runner streams the values)."""
+    best: dict[OpKey, Rank] = {}
     rows: Counter[OpKey] = Counter()
     ends: set[OpKey] = set()
     for held, ended in batches:
         ends |= ended
         for key, entry in held.items():
-            rank = _rank(entry)
             old = best.get(key)
-            best[key] = rank if old is None else min(old, rank)
+            best[key] = entry[0] if old is None else min(old, entry[0])
             rows[key] += entry[3]
     lone = {key for key in best if key not in ends}
     counts[names.non_event_counter(INTERMEDIATE)] += sum(rows.values()) - len(lone)
-    counts[names.EVENTS_NORMALIZED] += len(lone)
-    counts[LONE_START] += len(lone)
     if not lone:
         return
     for held, _ in batches:
-        for key, entry in held.items():
-            if key in lone and _rank(entry) == best[key]:
+        for key, (rank, record, ctx, _) in held.items():
+            if key in lone and rank == best[key]:
                 lone.discard(key)
-                yield entry[2]
+                event = to_event(record, ctx, keep_raw)
+                if event is None:  # it stays the non-event it was
+                    counts[names.non_event_counter(INTERMEDIATE)] += 1
+                    continue
+                counts[names.EVENTS_NORMALIZED] += 1
+                counts[LONE_START] += 1
+                yield event
 
 
 class ResolveFn(beam.DoFn):
@@ -223,7 +229,7 @@ class ResolveFn(beam.DoFn):
         context = context_for(enrichment) if enrichment is not None else None
         by_key: dict[Any, list[SpilledEvent]] = {}
         n = 0
-        for event in resolve(batches, counts):
+        for event in resolve(batches, counts, self._settings.keep_raw):
             if context is not None:
                 context.chain.apply(event, counts)
             by_key.setdefault(partition_key(event, self._settings.dedup_shards), []).append(encode_event(event))
@@ -278,4 +284,4 @@ def lone_start_events(paths: Iterable[str], keep_raw: bool = True) -> list[Event
     for shard, batch in collector.take_batches():
         by_shard.setdefault(shard, []).append(batch)
     counts: Counter[str] = Counter()
-    return [e for batches in by_shard.values() for e in resolve(batches, counts)]
+    return [e for batches in by_shard.values() for e in resolve(batches, counts, keep_raw)]
