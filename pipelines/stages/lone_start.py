@@ -10,17 +10,19 @@ read stage ─ lone_starts: (shard, (starts, ends)) ─ GroupByKey ─ ResolveFn
 ```
 
 - The read stage (``FileReader`` with ``Settings.lone_starts``) watches the Azure connector: an
-  intermediate row is mapped at once as its operation's event with outcome ``unknown`` (``map_unresolved``)
-  and held, not counted; every other Azure event marks its (action, correlation id) as ended. At the end of
-  a bundle the held rows and the ended keys leave in one batch per shard.
+  intermediate row is held (its record and mapping context, the best row per operation), not counted;
+  every other Azure event marks its (operation, correlation id) as ended. At the end of a bundle (or
+  when a reader holds many) the held rows and the ended keys leave in one batch per shard.
 - ``ResolveFn`` takes every batch of a shard: an operation with an ended key is resolved, and each of its
   held rows is counted as the non-event ``azure.activity.intermediate``, as before. An operation without
-  one is lone: one of its rows (a ``Start`` row if there is one, the earliest) is enriched and goes on as
-  an event (dedup, cold storage, SIEM files, sinks) and counted in ``events_normalized`` and
-  ``azure.activity.lone_start``; its other intermediate rows are non-events.
+  one is lone: one of its rows (a ``Start`` row if there is one, the earliest) is mapped with outcome
+  ``unknown`` (``map_unresolved``), enriched and goes on as an event (dedup, cold storage, SIEM files,
+  sinks), counted in ``events_normalized`` and ``azure.activity.lone_start``; its other intermediate rows
+  are non-events.
 
-So every held row is counted exactly once, and the run summary's invariant keeps holding. The key is the
-mapped event's action and correlation id (lower-cased), the same mapping for both kinds of row. A terminal
+So every held row is counted exactly once, and the run summary's invariant keeps holding (a lone row that
+cannot be mapped stays a non-event). The key is operationName and correlationId, lower-cased (the
+terminal side reads them from the mapped event's ``what.operation`` and ``how.correlation_id``). A terminal
 row that is a dead letter does not resolve its Start (the lone Start then says the operation happened).
 Streaming does not hold rows (docs/streaming.md, "Azure Start rows").
 """
