@@ -102,3 +102,14 @@ def test_lone_start_events_gives_the_ids_a_run_adds(tmp_path: Path) -> None:
     assert [(e.what.action, e.what.outcome) for e in events] == [
         ("microsoft.storage:storageaccounts/listkeys/action", "unknown")
     ]
+
+
+def test_an_end_in_another_spelling_resolves_and_keep_raw_is_kept(tmp_path: Path) -> None:
+    corr = "9f1e2d3c-0004-4a5b-8c7d-000000000004"
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(orjson.dumps(row(WRITE, "Started", corr, 10, "stcase")) + b"\n"
+                  + orjson.dumps(row(LIST_KEYS, "In Progress", corr, 11, "stcase")))
+    b.write_bytes(orjson.dumps(row(WRITE.lower(), "Success", corr.upper(), 12, "stcase")))
+    events = lone_start_events([str(a), str(b)], keep_raw=False)
+    # The write ended (other letter case); the listKeys under the same correlationId did not.
+    assert [(e.what.operation, e.what.outcome, e.raw) for e in events] == [(LIST_KEYS, "unknown", None)]
