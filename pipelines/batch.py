@@ -18,6 +18,7 @@ Beam's per-element cost on the local runner is far above the per-event work.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import time
@@ -54,6 +55,7 @@ from pipelines.sinks import SinkConfig, WriteToSinks, check_sinks
 from pipelines.sources import ReadBatchSources, ReadBlobs, check_sources, describe, flatten_outputs
 from pipelines.stages.cold import DedupAndStore
 from pipelines.stages.deadletters import DeadLetters, WriteJsonLines
+from pipelines.stages.lone_start import ResolveLoneStarts
 from pipelines.stages.shuffle import ShuffleDedupAndStore, ShuffleReadBlobs, ShuffleReadFiles, shuffles_events
 from pipelines.summary import Summary, from_counters
 
@@ -80,8 +82,9 @@ def build(
         (ShuffleReadFiles, ShuffleReadBlobs, ShuffleDedupAndStore) if shuffle else (ReadFiles, ReadBlobs, DedupAndStore)
     )
     spill_dir = "" if shuffle else layout.spill_dir
+    settings = dataclasses.replace(settings, lone_starts=True)  # Azure Start rows wait for the run's end
     # Files, sources or both: each gives segments and dead letters, flattened into one store stage.
-    segments, read_dead = [], []
+    segments, read_dead, held = [], [], []
     reference = enrichment_side_input(pipeline, enrichment)  # enrichment data: one side input
     if patterns:
         read = (
@@ -91,11 +94,15 @@ def build(
         )
         segments.append(read[ReadFiles.SEGMENTS])
         read_dead.append(read[ReadFiles.DEADLETTERS])
+        held.append(read[ReadFiles.STARTS])
     if sources:
         blobs = pipeline | "Sources" >> ReadBatchSources(sources)
         from_sources = blobs | "ReadBlobs" >> read_blobs(settings, spill_dir, reference)
         segments.append(from_sources[ReadBlobs.SEGMENTS])
         read_dead.append(from_sources[ReadBlobs.DEADLETTERS])
+        held.append(from_sources[ReadBlobs.STARTS])
+    # Lone Azure Start rows (pipelines/stages/lone_start.py): events once every file is read.
+    segments.append(flatten_outputs(held, "AllStarts") | "LoneStarts" >> ResolveLoneStarts(settings, spill_dir, reference))
     stored = flatten_outputs(segments, "AllSegments") | "DedupAndStore" >> store(layout, settings)
     siem = stored[DedupAndStore.SIEM]
     # SIEM sinks take the same batches as the SIEM files; their dead letters join the others.

@@ -39,6 +39,7 @@ from pipelines.metrics import Counters
 from pipelines.redact import redact
 from pipelines.settings import Settings
 from pipelines.spill import SpilledEvent, encode_event, write_spill
+from pipelines.stages.lone_start import STARTS, StartCollector
 from schemas.deadletter import DeadLetter
 from schemas.event import Event
 
@@ -159,6 +160,10 @@ class FileReader:
         self.counts: Counter[str] = Counter()
         # An enrichers.context.EnrichmentContext, set by the DoFn from its side input (None: no enrichment).
         self.enrichment: EnrichmentContext | None = None
+        self.starts: StartCollector | None = None  # Settings.lone_starts (pipelines/stages/lone_start.py)
+        if settings.lone_starts:
+            self.starts = StartCollector(settings.keep_raw)
+            self.starts.install(self.normalizer)
         self.reset()
 
     def reset(self) -> None:
@@ -169,6 +174,8 @@ class FileReader:
         self._event_bytes = 0
         self._dead: list[bytes] = []
         self._dead_bytes = 0
+        if self.starts is not None:
+            self.starts.reset()
 
     def read(self, path: str, size: int = 0) -> Iterator[Output]:
         """One file, streamed: plain or gzip (the normalizer tells them apart by magic bytes)."""
@@ -214,6 +221,8 @@ class FileReader:
             self._event_bytes += len(spilled[1]) + len(result.raw or "")
             if self._event_count >= self.settings.batch_size or self._event_bytes >= SPILL_FLUSH_BYTES:
                 yield from self.flush_events()
+            if self.starts is not None and self.starts.full:
+                yield from self.starts.flush()
         elif isinstance(result, DeadLetter):
             self.counts[names.deadletter_counter(result.stage, result.code)] += 1
             result.reason, result.location = redact(result.reason), redact(result.location)
@@ -223,6 +232,10 @@ class FileReader:
             if len(self._dead) >= self.settings.batch_size or self._dead_bytes >= DEADLETTER_FLUSH_BYTES:
                 yield from self.flush_deadletters()
         elif isinstance(result, NonEvent):
+            if self.starts is not None and self.starts.take(result):  # held until the run's end
+                if self.starts.full:
+                    yield from self.starts.flush()
+                return
             self.counts[names.non_event_counter(result.kind)] += 1
         else:
             raise TypeError(f"normalizer gave a {type(result).__name__}")
@@ -230,6 +243,8 @@ class FileReader:
     def flush(self) -> Iterator[Output]:
         yield from self.flush_events()
         yield from self.flush_deadletters()
+        if self.starts is not None:
+            yield from self.starts.flush()
 
     def flush_events(self) -> Iterator[Output]:
         if not self._events:
@@ -309,6 +324,7 @@ class ReadStage(beam.PTransform):
 
     SEGMENTS = SEGMENTS
     DEADLETTERS = DEADLETTERS
+    STARTS = STARTS
 
     def __init__(
         self, settings: Settings, spill_dir: str, enrichment: beam.pvalue.AsSingleton | None = None
@@ -335,6 +351,6 @@ class ReadFiles(ReadStage):
             | "SpreadFiles" >> beam.Reshuffle()
             | "Normalize"
             >> beam.ParDo(ReadFilesFn(self._settings, self._spill_dir), **side)
-            .with_outputs(DEADLETTERS, main=SEGMENTS)
+            .with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
         )
 

@@ -36,6 +36,8 @@ class Settings:
     connectors: tuple[Connector, ...] | None = None
     # File-name globs a directory input reads (--include); empty: the log-like names (pipelines.read.LOG_LIKE).
     include: tuple[str, ...] = ()
+    # Batch: Azure intermediate rows wait for the run's end; lone ones become events (pipelines/stages/lone_start.py).
+    lone_starts: bool = False
 
 
 # Streaming defaults (seconds): CloudTrail delivers within minutes, Azure rows arrive out of order; ids are

@@ -23,7 +23,7 @@ import apache_beam as beam
 
 from connectors.sources import Delivery, SourceError, SourceSpec, resolve
 from pipelines.errors import UsageError
-from pipelines.read import DEADLETTERS, SEGMENTS, Output, ReaderFn, ReadStage
+from pipelines.read import DEADLETTERS, SEGMENTS, STARTS, Output, ReaderFn, ReadStage
 from pipelines.sourceargs import (  # noqa: F401 - the command-line side, re-exported for the pipelines
     add_source_arguments,
     check_sources,
@@ -84,7 +84,7 @@ class ReadBlobs(ReadStage):
         side = self.enrichment_kwargs()
         return blobs | "Normalize" >> beam.ParDo(
             ReadBlobsFn(self._settings, self._spill_dir), **side
-        ).with_outputs(DEADLETTERS, main=SEGMENTS)
+        ).with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
 
 
 def flatten_outputs(parts: Iterable[beam.PCollection[Any]], label: str) -> beam.PCollection[Any]:

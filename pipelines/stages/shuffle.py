@@ -18,7 +18,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 
 from pipelines.layout import Key, PartitionKey
-from pipelines.read import DEADLETTERS, SEGMENTS, FileReader, Output, ReadFiles, ReadFilesFn
+from pipelines.read import DEADLETTERS, SEGMENTS, STARTS, FileReader, Output, ReadFiles, ReadFilesFn
 from pipelines.sources import ReadBlobs, ReadBlobsFn
 from pipelines.spill import SpilledEvent
 from pipelines.store import MANIFEST, SIEM, DedupAndStore, StorePartitionFn
@@ -65,7 +65,7 @@ class ShuffleReadFiles(ReadFiles):
             | "SpreadFiles" >> beam.Reshuffle()
             | "Normalize"
             >> beam.ParDo(ShuffleReadFilesFn(self._settings, self._spill_dir), **side)
-            .with_outputs(DEADLETTERS, main=SEGMENTS)
+            .with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
         )
 
 
@@ -76,7 +76,7 @@ class ShuffleReadBlobs(ReadBlobs):
         side = self.enrichment_kwargs()
         return blobs | "Normalize" >> beam.ParDo(
             ShuffleReadBlobsFn(self._settings, self._spill_dir), **side
-        ).with_outputs(DEADLETTERS, main=SEGMENTS)
+        ).with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
 
 
 class StoreBatchesFn(StorePartitionFn):

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from connectors.normalize import Normalizer
 from pipelines.manifest import verify
+from pipelines.stages.lone_start import lone_start_events
 from schemas.event import Event
 from tests.conftest import ROOT
 from tests.pipelines.conftest import console_entry
@@ -31,9 +32,11 @@ def make_input(folder: Path, events: int, seed: int = 5) -> set[str]:
     generate(str(folder), events, seed=seed, layout="bench")
     ids: set[str] = set()
     n = Normalizer(keep_raw=False)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    paths = sorted(str(p) for p in folder.rglob("*") if p.is_file())
+    for path in paths:
         with open(path, "rb") as f:
-            ids.update(r.id for r in n.stream(f, str(path)) if isinstance(r, Event))
+            ids.update(r.id for r in n.stream(f, path) if isinstance(r, Event))
+    ids.update(e.id for e in lone_start_events(paths, keep_raw=False))  # Azure Starts without an end
     return ids
 
 

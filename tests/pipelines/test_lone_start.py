@@ -1,0 +1,115 @@
+"""Lone Azure Start rows in the batch pipeline (pipelines/stages/lone_start.py): a Start row without its
+terminal row becomes an event with outcome unknown; a resolved one stays a counted non-event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+
+from pipelines import batch
+from pipelines.settings import RunConfig, Settings
+from pipelines.stages.lone_start import lone_start_events
+from tests.pipelines.test_batch import check_output_tree
+
+SUB = "/subscriptions/3c2d1e0f-9a8b-4c7d-8e6f-5a4b3c2d1e0f/resourceGroups/rg-ops/providers/Microsoft.Storage"
+LIST_KEYS = "MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION"
+WRITE = "MICROSOFT.STORAGE/STORAGEACCOUNTS/WRITE"
+INTERMEDIATE = "azure.activity.intermediate"
+
+
+def row(op: str, status: str, corr: str, minute: int, account: str) -> dict[str, Any]:
+    return {
+        "time": f"2026-05-11T08:{minute:02d}:30.0000000Z", "operationName": op, "category": "Administrative",
+        "resultType": status, "correlationId": corr, "callerIpAddress": "203.0.113.41",
+        "resourceId": f"{SUB}/storageAccounts/{account}",
+        "identity": {"claims": {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "kim@example.net"}},
+    }
+
+
+def write_input(folder: Path) -> Path:
+    """Two hourly Azure exports: a listKeys Start (and an Accept row) that never ends, a write whose Start is in the first
+    file and its Accept and Succeeded rows in the second, and a delete that is a single Succeeded row."""
+    first = [
+        row(LIST_KEYS, "Accept", "9f1e2d3c-0001-4a5b-8c7d-000000000001", 4, "stkeys"),  # earlier, not a Start
+        row(LIST_KEYS, "Start", "9f1e2d3c-0001-4a5b-8c7d-000000000001", 5, "stkeys"),
+        row(WRITE, "Start", "9f1e2d3c-0002-4a5b-8c7d-000000000002", 58, "stwrite"),
+    ]
+    second = [
+        row(WRITE, "Accept", "9f1e2d3c-0002-4a5b-8c7d-000000000002", 59, "stwrite"),
+        row(WRITE, "Succeeded", "9F1E2D3C-0002-4A5B-8C7D-000000000002", 59, "stwrite"),
+        row("MICROSOFT.STORAGE/STORAGEACCOUNTS/DELETE", "Succeeded", "9f1e2d3c-0003-4a5b-8c7d-000000000003", 30,
+            "stgone"),
+    ]
+    for hour, rows in (("h=08", first), ("h=09", second)):
+        (folder / hour).mkdir(parents=True)
+        (folder / hour / "PT1H.json").write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    return folder
+
+
+def check(out: Path, summary: dict[str, Any]) -> None:
+    assert summary["invariant"]["holds"], summary
+    assert summary["records_read"] == 6 and summary["events_normalized"] == 3
+    # The Start and Accept rows of the write stay non-events; the listKeys Start is an event, counted once,
+    # and its Accept row stays a non-event.
+    assert summary["non_events"] == {INTERMEDIATE: 3}
+    assert summary["events_written"] == {"azure": {"success": 2, "unknown": 1}}
+    siem = [orjson.loads(line) for p in sorted(out.glob("siem/*.jsonl")) for line in p.read_bytes().splitlines()]
+    lone = [e for e in siem if e["what"]["outcome"] == "unknown"]
+    assert len(siem) == 3 and len(lone) == 1
+    assert lone[0]["what"]["action"] == "microsoft.storage:storageaccounts/listkeys/action"
+    assert lone[0]["how"]["correlation_id"] == "9f1e2d3c-0001-4a5b-8c7d-000000000001"
+    assert lone[0]["who"]["actor"]["email"] == "kim@example.net"
+    assert orjson.loads(lone[0]["raw"])["resultType"] == "Start"  # the Start row stands for the operation
+    cold = pq.read_table(out / "cold" / "events").to_pylist()
+    assert sorted(e["id"] for e in cold) == sorted(e["id"] for e in siem)
+
+
+def test_cloudaudit_run_turns_a_lone_start_into_an_event(
+    cloudaudit: Callable[..., CompletedProcess[str]], tmp_path: Path
+) -> None:
+    folder = write_input(tmp_path / "in")
+    out = tmp_path / "out"
+    p = cloudaudit("run", "--input", str(folder), "--output", str(out), "--dedup-shards", "1")
+    assert p.returncode == 0, p.stderr
+    assert ": holds" in p.stdout
+    check(out, orjson.loads((out / "_summary.json").read_bytes()))
+
+    # A second run over the same input writes nothing new: the lone Start's id is stable.
+    again = cloudaudit("run", "--input", str(folder), "--output", str(out), "--dedup-shards", "1")
+    assert again.returncode == 0, again.stderr
+    summaries = sorted(out.glob("_runs/*/_summary.json")) or [out / "_summary.json"]
+    last = orjson.loads(summaries[-1].read_bytes())
+    assert last["invariant"]["holds"] and last["already_stored"] + last["duplicates_dropped"] == 3
+
+
+def test_the_runners_shuffle_path_resolves_the_same(tmp_path: Path) -> None:
+    folder = write_input(tmp_path / "in")
+    out = tmp_path / "out"
+    summary = batch.run(RunConfig(inputs=[str(folder)], output=str(out), settings=Settings(dedup_shards=2),
+                                  shuffle=True))
+    check_output_tree(out, summary)
+    check(out, orjson.loads((out / "_summary.json").read_bytes()))
+
+
+def test_lone_start_events_gives_the_ids_a_run_adds(tmp_path: Path) -> None:
+    folder = write_input(tmp_path / "in")
+    events = lone_start_events(sorted(str(p) for p in folder.rglob("PT1H.json")))
+    assert [(e.what.action, e.what.outcome) for e in events] == [
+        ("microsoft.storage:storageaccounts/listkeys/action", "unknown")
+    ]
+
+
+def test_an_end_in_another_spelling_resolves_and_keep_raw_is_kept(tmp_path: Path) -> None:
+    corr = "9f1e2d3c-0004-4a5b-8c7d-000000000004"
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(orjson.dumps(row(WRITE, "Started", corr, 10, "stcase")) + b"\n"
+                  + orjson.dumps(row(LIST_KEYS, "In Progress", corr, 11, "stcase")))
+    b.write_bytes(orjson.dumps(row(WRITE.lower(), "Success", corr.upper(), 12, "stcase")))
+    events = lone_start_events([str(a), str(b)], keep_raw=False)
+    # The write ended (other letter case); the listKeys under the same correlationId did not.
+    assert [(e.what.operation, e.what.outcome, e.raw) for e in events] == [(LIST_KEYS, "unknown", None)]
