@@ -80,10 +80,17 @@ class Normalizer:
         self.max_record_bytes = max_record_bytes
         self.keep_raw = keep_raw
         self.connectors = tuple(registered) if registered is not None else connectors()
+
+    @property
+    def connectors(self) -> tuple[Connector, ...]:
+        return self._connectors
+
+    @connectors.setter
+    def connectors(self, value: tuple[Connector, ...]) -> None:
+        # Set anew (a stage may wrap a connector to watch it), the dispatch table follows.
+        self._connectors = value
         # Who may claim the items of a record envelope: its connector and those that go before it.
-        self._claimants = {
-            c.name: tuple(x for x in self.connectors if x is c or c.name in x.before) for c in self.connectors
-        }
+        self._claimants = {c.name: tuple(x for x in value if x is c or c.name in x.before) for c in value}
 
     # --- files -----------------------------------------------------------------------------------
 

@@ -113,3 +113,18 @@ def test_an_end_in_another_spelling_resolves_and_keep_raw_is_kept(tmp_path: Path
     events = lone_start_events([str(a), str(b)], keep_raw=False)
     # The write ended (other letter case); the listKeys under the same correlationId did not.
     assert [(e.what.operation, e.what.outcome, e.raw) for e in events] == [(LIST_KEYS, "unknown", None)]
+
+
+def test_rows_inside_an_event_hub_envelope_are_watched_too(tmp_path: Path) -> None:
+    """Items of a record envelope are dispatched straight to their connector: the watching wrapper must be
+    the one they reach, or a Start in a ``{"records": [...]}`` body is never held and its terminal row in
+    another shape never seen."""
+    corr = "9f1e2d3c-0004-4a5b-8c7d-000000000004"
+    lone = "9f1e2d3c-0005-4a5b-8c7d-000000000005"
+    hub = tmp_path / "hub.json"
+    hub.write_bytes(orjson.dumps({"records": [row(WRITE, "Start", corr, 10, "sthub"),
+                                              row(LIST_KEYS, "Start", lone, 11, "stlone")]}))
+    ends = tmp_path / "ends.json"
+    ends.write_bytes(orjson.dumps({"records": [row(WRITE, "Succeeded", corr, 12, "sthub")]}))
+    events = lone_start_events([str(hub), str(ends)])
+    assert [(e.what.operation.upper(), e.what.outcome) for e in events] == [(LIST_KEYS, "unknown")]
