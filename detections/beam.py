@@ -29,13 +29,14 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from detections.engine import Brief, Engine
-from detections.fastkeys import RuleIndex, fields, key_of
+from detections.fastkeys import RuleIndex, scan
 from detections.helpers import person_key
 from detections.loader import load_pack
 from detections.rule import CompiledPrefilter, Rule, Threshold
 from schemas.event import Event
 
 FULL, LIGHT = b"F", b"L"
+_F = FULL[0]
 COUNTER_PREFIX = "detect"  # detect/alerts/<mode>, detect/sinks/<name>/...: not part of the run invariant
 
 # The few fields the prefilters, the person key and ``related`` need: Arrow's C++ JSON reader parses a
@@ -137,16 +138,13 @@ def keyed(batch: bytes, prefilters: Sequence[CompiledPrefilter] | RuleIndex) -> 
     (``detections.fastkeys``)."""
     index = prefilters if isinstance(prefilters, RuleIndex) else RuleIndex(prefilters)
     for line in batch.split(b"\n"):
-        if not line.strip():
+        if not line or line.isspace():
             continue
-        f = fields(line)
-        bits = index.bits(f)
-        light = b"".join((b"[", str(bits).encode(), b",", f.id, b",", f.time, b",", f.provider, b",", f.account,
-                          b",", f.action, b",", f.outcome, b",", f.risk_tags, b"]"))
+        key, bits, light = scan(line, index)
         if bits:
-            yield key_of(f), FULL + light + b"\n" + strip_raw(line)
+            yield key, FULL + light + b"\n" + strip_raw(line)
         else:
-            yield key_of(f), LIGHT + light
+            yield key, LIGHT + light
 
 
 def _brief(rec: list[Any], key: str) -> Brief:
@@ -172,7 +170,7 @@ def detect_person(items: Iterable[bytes], engine: Engine) -> list[dict[str, Any]
     rule's whose prefilter passes more than its count within its window; everything else is context for
     ``related``, decoded only when there is an alert."""
     items = list(items)
-    full = [x for x in items if x[:1] == FULL]
+    full = [x for x in items if x[0] == _F]
     if not full:
         return []
     cands: list[tuple[list[Any], bytes]] = []
@@ -198,7 +196,7 @@ def detect_person(items: Iterable[bytes], engine: Engine) -> list[dict[str, Any]
     def context() -> Iterator[Event | Brief]:
         yield from build
         for x in items:
-            if x[:1] == FULL:
+            if x[0] == _F:
                 rec = orjson.loads(x[1:].partition(b"\n")[0])
                 if rec[1] in built:
                     continue

@@ -4,11 +4,12 @@ on values written to trip the fast path (escapes, quotes, brackets, non-ASCII, n
 
 from __future__ import annotations
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detections.beam import strip_raw
-from detections.fastkeys import RuleIndex, _fast, _slow, fields, key_of
+from detections.fastkeys import RuleIndex, _fast, _slow, fields, key_of, scan
 from detections.helpers import person_key
 from detections.loader import load_pack
 from schemas.event import Event
@@ -24,8 +25,13 @@ def _check(e: Event) -> None:
     assert f == _slow(line)
     assert fields(strip_raw(line)) == f
     assert key_of(f) == person_key(e)
-    bits = RuleIndex([r.prefilter for r in RULES]).bits(f)
+    index = RuleIndex([r.prefilter for r in RULES])
+    bits = index.bits(f)
     assert [bool(bits >> n & 1) for n in range(len(RULES))] == [r.prefilter.passes(e) for r in RULES]
+    key, scanned, light = scan(line, index)
+    assert (key, scanned) == (key_of(f), bits)
+    assert orjson.loads(light) == [bits, e.id, orjson.loads(f.time), e.where.provider, e.where.account,
+                                   e.what.action, e.what.outcome, list(e.what.risk_tags)]
 
 
 def test_fast_path_reads_canonical_lines_of_every_case() -> None:
