@@ -154,13 +154,19 @@ def hunt_cold(roots: Sequence[str], rules: Sequence[Rule], since: str | None = N
     dates = _date_sql(since, until)
     where = " AND ".join([prefilter_sql(engine.rules) if pushdown else "TRUE", *dates])
     scans = [_scan(root) for root in roots]
-    for scan in scans:
+    for n, scan in enumerate(scans):
         cols = _columns(con, scan)
         stats["rows_total"] += con.sql(
             f"SELECT count(*) FROM {scan}" + (f" WHERE {' AND '.join(dates)}" if dates else "")
         ).fetchall()[0][0]
-        table = _arrow(con.sql(f"SELECT {cols} FROM {scan} WHERE {where}"))
-        stats["rows_candidate"] += table.num_rows
+        if not pushdown:
+            table = _arrow(con.sql(f"SELECT {cols} FROM {scan} WHERE {where}"))
+            stats["rows_candidate"] += table.num_rows
+            candidates.extend(_events_from_table(table))
+            continue
+        table, total = _needed(con, scan, cols, where, engine.rules, f"cand{n}")
+        stats["rows_candidate"] += total
+        stats["rows_built"] += table.num_rows
         candidates.extend(_events_from_table(table))
     alerts = engine.detect(candidates)
     if alerts:
@@ -171,6 +177,32 @@ def hunt_cold(roots: Sequence[str], rules: Sequence[Rule], since: str | None = N
     out: dict[str, Any] = dict(stats)
     out["seconds"] = round(time.monotonic() - started, 3)
     return HuntResult(alerts, out)
+
+
+def _needed(con: Any, scan: str, cols: str, where: str, rules: Sequence[Rule], name: str) -> tuple[Any, int]:
+    """The candidate rows the rules need as models, and how many candidates there were: rows a
+    single-event rule's prefilter passes, and rows a threshold rule's prefilter passes for a person who
+    has more than its count of such rows within its window (a SQL window over the candidates; without
+    that the threshold cannot fire, so those rows stay in Parquet). The rest of the candidates are not
+    lost: they are the related activity, which ``_related_events`` reads for the alerts' people."""
+    flags = ", ".join(f"{rule_sql(r)} AS __r{i}" for i, r in enumerate(rules))
+    con.sql(f"""CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT {cols}, {PERSON_KEY_SQL} AS __k, "when".time AS __t, {flags} FROM {scan} WHERE {where}""")
+    total = con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    keep = []
+    for i, r in enumerate(rules):
+        th = r.meta.threshold
+        if th is None:
+            keep.append(f"__r{i}")
+            continue
+        us = int(th.window.total_seconds() * 1_000_000)
+        keep.append(f"""(__r{i} AND __k IN (SELECT __k FROM (
+            SELECT __k, count(*) OVER (PARTITION BY __k ORDER BY __t
+                RANGE BETWEEN INTERVAL '{us} microseconds' PRECEDING AND CURRENT ROW) AS __n
+            FROM {name} WHERE __r{i}) WHERE __n > {th.more_than}))""")
+    table = _arrow(con.sql(f"SELECT {cols} FROM {name} WHERE {' OR '.join(keep) or 'FALSE'}"))
+    con.sql(f"DROP TABLE {name}")
+    return table, total
 
 
 def _related_events(con: Any, scans: list[str], alerts: list[dict[str, Any]], stats: Counter[str]) -> list[Brief]:
