@@ -104,14 +104,14 @@ def key_parse(lines: list[bytes]) -> float:
 
 def write_cold(events: list[Any], out: Path, total: int) -> tuple[int, int]:
     """Copies of the events on consecutive days until ``total`` rows; (rows, days)."""
-    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    from schemas.arrow import to_table
+    from schemas.arrow import table_from_json_lines
 
-    base = to_table([orjson.loads(e.model_dump_json()) for e in events])
+    # The pipeline's own path from canonical lines to a table (Arrow's JSON reader with the schema).
+    base = table_from_json_lines(b"\n".join(e.model_dump_json().encode() for e in events))
     days = max(1, -(-total // base.num_rows))
     written = 0
     part = ds.partitioning(pa.schema([("provider", pa.string()), ("date", pa.string()), ("hour", pa.string())]),

@@ -278,7 +278,13 @@ def run(
             config.progress_seconds,
             enrichment=config.enrichment,
         )
-    build_streaming(pipeline, config, layout, local, sources, blobs, loop)
+    detect = None
+    if config.rules is not None:  # detection on the live events (detections/streaming.py); "" = the bundled pack
+        from detections.streaming import StreamDetect
+
+        detect = StreamDetect(config.rules or None, layout.root, layout.run_id, config.sinks,
+                              dead_letters=WriteDeadLettersFn(layout))
+    build_streaming(pipeline, config, layout, local, sources, blobs, loop, detect)
     started = time.monotonic()
     with drain_on_interrupt(loop, progress):
         result = pipeline.run(test_runner_api=False)  # no runner-API round trip: it would replay the loop
