@@ -40,7 +40,9 @@ def _records() -> list[list[dict]]:
     burst = [cloudtrail("DescribeInstances", "ec2", f"2026-04-01T09:{10 + i // 2:02d}:{(i % 2) * 30:02d}Z",
                         user="lee.mbeki", error="AccessDenied", n=10 + i) for i in range(12)]
     later = [cloudtrail("DeleteTrail", "cloudtrail", "2026-04-01T11:30:00Z", request={"name": "org"}, n=40),
-             cloudtrail("StopLogging", "cloudtrail", "2026-04-01T11:40:00Z", request={"name": "org"}, n=41)]
+             cloudtrail("StopLogging", "cloudtrail", "2026-04-01T11:40:00Z", request={"name": "org"}, n=41),
+             *(cloudtrail("ListUsers", "iam", f"2026-04-01T11:3{i}:00Z", user="sam.ortiz", error="AccessDenied",
+                          n=50 + i) for i in range(3))]  # denied, but far too few for the threshold
     return [first, burst, later]
 
 
@@ -75,8 +77,10 @@ def test_streaming_alerts_equal_hunting_alerts(tmp_path: Path) -> None:
     # the 11:30 hits are more than the suppression period after the 09:00 alert: an alert of their own
     assert len(alerted) == 2 and all(a["related"] == [] or a["first"] < "2026-04-01T10" for a in alerted)
 
-    hunted = hunt_cold([str(out / "cold" / "events")], RULES).alerts
-    assert _signature(streamed) == _signature(hunted)
+    hunt = hunt_cold([str(out / "cold" / "events")], RULES)
+    assert _signature(streamed) == _signature(hunt.alerts)
+    # the sparse denied calls are candidates, but no threshold window is dense enough to need their models
+    assert hunt.stats["rows_built"] <= hunt.stats["rows_candidate"] - 3
     engine = Engine(RULES)
     assert _signature(streamed) == _signature(engine.detect(events(*[r for d in deliveries for r in d])))
 
