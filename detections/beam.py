@@ -137,12 +137,18 @@ def keyed(batch: bytes, prefilters: Sequence[CompiledPrefilter] | RuleIndex) -> 
     ``rules[i]``) lets the event through. No model is built and the line is not parsed as a whole
     (``detections.fastkeys``)."""
     index = prefilters if isinstance(prefilters, RuleIndex) else RuleIndex(prefilters)
-    for line in batch.split(b"\n"):
-        if not line or line.isspace():
+    pos, size = 0, len(batch)
+    while pos < size:  # the lines are read in place; only a candidate's line is copied
+        end = batch.find(b"\n", pos)
+        if end < 0:
+            end = size
+        start, pos = pos, end + 1
+        if end == start or (batch[start] != 0x7B and batch[start:end].isspace()):  # 0x7B: "{"
             continue
-        key, bits, light = scan(line, index)
+        key, bits, light = scan(batch, index, start, end)
         if bits:
-            yield key, FULL + light + b"\n" + strip_raw(line)
+            cut = batch.rfind(b',"raw":', start, end)  # as strip_raw
+            yield key, b"".join((FULL, light, b"\n", batch[start:cut] + b"}" if cut > start else batch[start:end]))
         else:
             yield key, LIGHT + light
 

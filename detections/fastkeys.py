@@ -94,22 +94,25 @@ def _fast(line: bytes) -> Fields | None:
                   d.group(), provider, account)
 
 
-def scan(line: bytes, index: RuleIndex) -> tuple[str, int, bytes]:
-    """(person key, prefilter bits, light record) of one line: ``fields``, ``RuleIndex.bits`` and
-    ``key_of`` in one call on the fast path (the per-event work of the detection stage)."""
-    a = _HEAD.match(line)
+def scan(line: bytes, index: RuleIndex, start: int = 0, end: int | None = None) -> tuple[str, int, bytes]:
+    """(person key, prefilter bits, light record) of the line ``line[start:end]``: ``fields``,
+    ``RuleIndex.bits`` and ``key_of`` in one call on the fast path (the per-event work of the detection
+    stage). ``line`` may be a whole batch: the fast path reads it in place, without copying the line."""
+    if end is None:
+        end = len(line)
+    a = _HEAD.match(line, start, end)
     if a is not None:
-        i = line.find(b',"invoked_by":', a.end())
-        b = _PERSON.match(line, i + 14) if i >= 0 else None
+        i = line.find(b',"invoked_by":', a.end(), end)
+        b = _PERSON.match(line, i + 14, end) if i >= 0 else None
         if b is not None:
-            i = line.find(b'},"what":{"action":', b.end())
-            c = _WHAT.match(line, i + 19) if i >= 0 else None
+            i = line.find(b'},"what":{"action":', b.end(), end)
+            c = _WHAT.match(line, i + 19, end) if i >= 0 else None
             if c is not None:
-                i = line.find(b',"risk_tags":[', c.end())
-                d = _TAGS.match(line, i + 13) if i >= 0 else None
+                i = line.find(b',"risk_tags":[', c.end(), end)
+                d = _TAGS.match(line, i + 13, end) if i >= 0 else None
                 if d is not None:
-                    i = line.find(b'},"where":{"provider":', d.end())
-                    e = _WHERE.match(line, i + 22) if i >= 0 else None
+                    i = line.find(b'},"where":{"provider":', d.end(), end)
+                    e = _WHERE.match(line, i + 22, end) if i >= 0 else None
                     if e is not None:
                         id_, time, actor_type, actor_id, actor_name, actor_email = a.groups()
                         person = b.group(1)
@@ -122,7 +125,7 @@ def scan(line: bytes, index: RuleIndex) -> tuple[str, int, bytes]:
                             if v is not None and len(v) > 2 and v != b"null":  # neither null nor ""
                                 return v[1:-1].decode(), bits, light
                         return "unknown", bits, light
-    f = _slow(line)
+    f = _slow(line[start:end])
     bits = index.bits(f)
     light = b",".join((b"[%d" % bits, f.id, f.time, f.provider, f.account, f.action, f.outcome, f.risk_tags)) + b"]"
     return key_of(f), bits, light

@@ -114,7 +114,7 @@ def test_prefilter_agrees_on_model_json_and_parquet() -> None:
 def test_the_pipeline_functions_give_the_engines_alerts() -> None:
     evs = _all_case_events()
     engine = Engine(list(PACK.values()))
-    batch = b"\n".join(e.model_dump_json().encode() for e in evs)
+    batch = b"\n".join(e.model_dump_json().encode() for e in evs) + b"\n\n  \n"  # blank lines are skipped
     groups: dict[str, list[bytes]] = {}
     for key, item in keyed(batch, [r.prefilter for r in engine.rules]):
         groups.setdefault(key, []).append(item)
