@@ -201,14 +201,13 @@ def detect_person(items: Iterable[bytes], engine: Engine) -> list[dict[str, Any]
 
     def context() -> Iterator[Event | Brief]:
         yield from build
-        for x in items:
-            if x[0] == _F:
-                rec = orjson.loads(x[1:].partition(b"\n")[0])
-                if rec[1] in built:
-                    continue
-            else:
-                rec = orjson.loads(x[1:])
-            yield _brief(rec, key)
+        for rec, _ in cands:
+            if rec[1] not in built:
+                yield _brief(rec, key)
+        light = [x[1:] for x in items if x[0] != _F]
+        if light:  # one decode for all of them
+            for rec in orjson.loads(b"".join((b"[", b",".join(light), b"]"))):
+                yield _brief(rec, key)
 
     return engine.detect(build, context=context(), documents=docs)
 
