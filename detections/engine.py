@@ -8,6 +8,7 @@ and rule tests on the events of one test file. Whatever the order events arrive 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -103,16 +104,25 @@ class Engine:
         ``documents`` may give events' canonical JSON without ``raw`` by id (the pipeline has it): the
         alert then decodes that instead of serializing the model, the same document for less work."""
         groups = by_person(events)
+        alerts = self._alerts(groups)
+        if not alerts:
+            return []
+        pool = briefs_by_person(context if context is not None else (e for g in groups.values() for e in g))
+        out = [alert_document(o, related(o, pool.get(o.key, ())), documents) for o in alerts]
+        out.sort(key=lambda a: (a["rule"]["id"], a["first"], a["key"]))
+        return out
+
+    def windows(self, events: Iterable[Event]) -> list[tuple[str, datetime, datetime]]:
+        """(key, first, last) of the alerts ``detect`` would give, without building them: what hunting
+        needs to fetch their related activity."""
+        return [(o.key, o.first, o.last) for o in self._alerts(by_person(events))]
+
+    def _alerts(self, groups: dict[str, list[Event]]) -> list[Open]:
         opens: list[Open] = []
         for rule in self.rules:
             for group in groups.values():
                 opens.extend(self._hits(rule, group))
-        if not opens:
-            return []
-        pool = briefs_by_person(context if context is not None else (e for g in groups.values() for e in g))
-        out = [alert_document(o, related(o, pool.get(o.key, ())), documents) for o in _suppress(opens)]
-        out.sort(key=lambda a: (a["rule"]["id"], a["first"], a["key"]))
-        return out
+        return _suppress(opens) if opens else []
 
     def _hits(self, rule: Rule, group: list[Event]) -> list[Open]:
         matched = [e for e in group if rule.matches(e)]
@@ -167,10 +177,17 @@ def _suppress(opens: list[Open]) -> list[Open]:
     return out
 
 
-def related(o: Open, person_events: Iterable[Brief]) -> list[Brief]:
-    """The same person's other events from 30 minutes before the first to 30 minutes after the last."""
+def related(o: Open, person_events: Sequence[Brief]) -> list[Brief]:
+    """The same person's other events from 30 minutes before the first to 30 minutes after the last
+    (``person_events`` is sorted by time: a binary search finds the span)."""
     lo, hi = o.first - RELATED_SPAN, o.last + RELATED_SPAN
-    return [b for b in person_events if lo <= b.time <= hi and b.id not in o.seen]
+    i = bisect.bisect_left(person_events, lo, key=_brief_time)
+    j = bisect.bisect_right(person_events, hi, key=_brief_time)
+    return [b for b in person_events[i:j] if b.id not in o.seen]
+
+
+def _brief_time(b: Brief) -> datetime:
+    return b.time
 
 
 def alert_id(rule_id: str, key: str, first_event_id: str) -> str:

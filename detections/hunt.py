@@ -168,10 +168,11 @@ def hunt_cold(roots: Sequence[str], rules: Sequence[Rule], since: str | None = N
         stats["rows_candidate"] += total
         stats["rows_built"] += table.num_rows
         candidates.extend(_events_from_table(table))
-    alerts = engine.detect(candidates)
-    if alerts:
+    windows = engine.windows(candidates)  # the alerts' people and spans, before building any alert
+    alerts: list[dict[str, Any]] = []
+    if windows:
         context: list[Event | Brief] = list(candidates)
-        context.extend(_related_events(con, scans, alerts, stats))
+        context.extend(_related_events(con, scans, windows, stats))
         alerts = engine.detect(candidates, context=context)
     stats["alerts"] = len(alerts)
     out: dict[str, Any] = dict(stats)
@@ -205,16 +206,17 @@ def _needed(con: Any, scan: str, cols: str, where: str, rules: Sequence[Rule], n
     return table, total
 
 
-def _related_events(con: Any, scans: list[str], alerts: list[dict[str, Any]], stats: Counter[str]) -> list[Brief]:
+def _related_events(con: Any, scans: list[str], windows: list[tuple[str, datetime, datetime]],
+                    stats: Counter[str]) -> list[Brief]:
     """Briefs of every event of the alerts' people within the surrounding hour of each alert: a join of
     the scan with the alerts' (key, window) table, pruned to the windows' dates."""
     import pyarrow as pa
 
     keys, los, his = [], [], []
-    for a in alerts:
-        keys.append(a["key"])
-        los.append(datetime.fromisoformat(a["first"]) - RELATED_SPAN)
-        his.append(datetime.fromisoformat(a["last"]) + RELATED_SPAN)
+    for key, first, last in windows:
+        keys.append(key)
+        los.append(first - RELATED_SPAN)
+        his.append(last + RELATED_SPAN)
     windows = pa.table({"k": keys, "lo": pa.array(los, pa.timestamp("us", tz="UTC")),
                         "hi": pa.array(his, pa.timestamp("us", tz="UTC"))})
     con.register("alert_windows", windows)
