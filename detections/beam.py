@@ -193,6 +193,7 @@ def detect_person(items: Iterable[bytes], engine: Engine) -> list[dict[str, Any]
             for rec, _ in cands:
                 rec[0] &= ~bit
     docs = {rec[1]: line for rec, line in cands if rec[0]}
+    bits = {rec[1]: rec[0] for rec, _ in cands if rec[0]}
     if not docs:
         return []
     build = [Event.model_validate_json(line) for line in docs.values()]
@@ -209,7 +210,7 @@ def detect_person(items: Iterable[bytes], engine: Engine) -> list[dict[str, Any]
             for rec in orjson.loads(b"".join((b"[", b",".join(light), b"]"))):
                 yield _brief(rec, key)
 
-    return engine.detect(build, context=context(), documents=docs)
+    return engine.detect(build, context=context(), documents=docs, prefiltered=bits)
 
 
 

@@ -98,13 +98,16 @@ class Engine:
         return any(r.prefilter.passes(e) for r in self.rules)
 
     def detect(self, events: Iterable[Event], context: Iterable[Event | Brief] | None = None,
-               documents: Mapping[str, bytes] | None = None) -> list[dict[str, Any]]:
+               documents: Mapping[str, bytes] | None = None,
+               prefiltered: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
         """Alerts (JSON-ready dicts) for ``events``; ``related`` comes from ``context`` (default: the
         events themselves), which must hold every event of the alert's person around the alert.
         ``documents`` may give events' canonical JSON without ``raw`` by id (the pipeline has it): the
-        alert then decodes that instead of serializing the model, the same document for less work."""
+        alert then decodes that instead of serializing the model, the same document for less work.
+        ``prefiltered`` may give, by event id, the bits of the rules (``rules[i]``: bit ``i``) whose
+        prefilter passes the event (``fastkeys.RuleIndex``), so they are not evaluated again."""
         groups = by_person(events)
-        alerts = self._alerts(groups)
+        alerts = self._alerts(groups, prefiltered)
         if not alerts:
             return []
         pool = briefs_by_person(context if context is not None else (e for g in groups.values() for e in g))
@@ -117,15 +120,19 @@ class Engine:
         needs to fetch their related activity."""
         return [(o.key, o.first, o.last) for o in self._alerts(by_person(events))]
 
-    def _alerts(self, groups: dict[str, list[Event]]) -> list[Open]:
+    def _alerts(self, groups: dict[str, list[Event]], prefiltered: Mapping[str, int] | None = None) -> list[Open]:
         opens: list[Open] = []
-        for rule in self.rules:
+        for n, rule in enumerate(self.rules):
             for group in groups.values():
-                opens.extend(self._hits(rule, group))
+                if prefiltered is None:
+                    matched = [e for e in group if rule.matches(e)]
+                else:
+                    bit = 1 << n
+                    matched = [e for e in group if prefiltered.get(e.id, 0) & bit and rule.match(e)]
+                opens.extend(self._hits(rule, matched))
         return _suppress(opens) if opens else []
 
-    def _hits(self, rule: Rule, group: list[Event]) -> list[Open]:
-        matched = [e for e in group if rule.matches(e)]
+    def _hits(self, rule: Rule, matched: list[Event]) -> list[Open]:
         if not matched:
             return []
         th = rule.meta.threshold
