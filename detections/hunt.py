@@ -187,8 +187,10 @@ def _needed(con: Any, scan: str, cols: str, where: str, rules: Sequence[Rule], n
     that the threshold cannot fire, so those rows stay in Parquet). The rest of the candidates are not
     lost: they are the related activity, which ``_related_events`` reads for the alerts' people."""
     flags = ", ".join(f"{rule_sql(r)} AS __r{i}" for i, r in enumerate(rules))
+    # The candidates' light columns first: the nested columns (what, who, ...) are most of the reading
+    # time, so they are read only for the rows needed.
     con.sql(f"""CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT {cols}, {PERSON_KEY_SQL} AS __k, "when".time AS __t, {flags} FROM {scan} WHERE {where}""")
+        SELECT id, {PERSON_KEY_SQL} AS __k, "when".time AS __t, {flags} FROM {scan} WHERE {where}""")
     total = con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     keep = []
     for i, r in enumerate(rules):
@@ -201,8 +203,11 @@ def _needed(con: Any, scan: str, cols: str, where: str, rules: Sequence[Rule], n
             SELECT __k, count(*) OVER (PARTITION BY __k ORDER BY __t
                 RANGE BETWEEN INTERVAL '{us} microseconds' PRECEDING AND CURRENT ROW) AS __n
             FROM {name} WHERE __r{i}) WHERE __n > {th.more_than}))""")
-    table = _arrow(con.sql(f"SELECT {cols} FROM {name} WHERE {' OR '.join(keep) or 'FALSE'}"))
+    con.sql(f"CREATE OR REPLACE TEMP TABLE {name}_need AS SELECT DISTINCT id FROM {name} "
+            f"WHERE {' OR '.join(keep) or 'FALSE'}")
+    table = _arrow(con.sql(f"SELECT {cols} FROM {scan} WHERE {where} AND id IN (SELECT id FROM {name}_need)"))
     con.sql(f"DROP TABLE {name}")
+    con.sql(f"DROP TABLE {name}_need")
     return table, total
 
 
