@@ -141,7 +141,7 @@ class WriteStreamAlertsFn(beam.DoFn):
             batch = b"\n".join(sorted(self._alert))
             with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
                 f.write(batch + b"\n")
-            yield WindowedValue(batch, GlobalWindow().max_timestamp(), [GlobalWindow()])
+            yield WindowedValue(batch, GlobalWindow().max_timestamp(), (GlobalWindow(),))
         self._alert, self._monitor = [], []
 
 
