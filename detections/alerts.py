@@ -59,8 +59,9 @@ def signals_table(alerts: Iterable[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SIGNALS_SCHEMA)
 
 
-def write_signals(lines: Sequence[bytes], root: str, run_id: str) -> list[str]:
-    """Monitor-mode alerts -> ``ROOT/cold/signals/date=D/signals-<run>.parquet`` (one file per day)."""
+def write_signals(lines: Sequence[bytes], root: str, run_id: str, part: str = "") -> list[str]:
+    """Monitor-mode alerts -> ``ROOT/cold/signals/date=D/signals-<run><part>.parquet`` (one file per day;
+    streaming writes one ``part`` per bundle)."""
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
@@ -76,7 +77,7 @@ def write_signals(lines: Sequence[bytes], root: str, run_id: str) -> list[str]:
             import os
 
             os.makedirs(folder, exist_ok=True)
-        path = FileSystems.join(folder, f"signals-{run_id}.parquet")
+        path = FileSystems.join(folder, f"signals-{run_id}{part}.parquet")
         with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
             pq.write_table(signals_table(alerts), f, compression="zstd")
         written.append(path)

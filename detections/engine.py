@@ -8,12 +8,15 @@ and rule tests on the events of one test file. Whatever the order events arrive 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
+
+import orjson
 
 from detections.helpers import get, person_key
 from detections.rule import Rule
@@ -94,23 +97,42 @@ class Engine:
         """True when some rule's prefilter lets the event through (the rest is only related context)."""
         return any(r.prefilter.passes(e) for r in self.rules)
 
-    def detect(self, events: Iterable[Event], context: Iterable[Event | Brief] | None = None) -> list[dict[str, Any]]:
+    def detect(self, events: Iterable[Event], context: Iterable[Event | Brief] | None = None,
+               documents: Mapping[str, bytes] | None = None,
+               prefiltered: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
         """Alerts (JSON-ready dicts) for ``events``; ``related`` comes from ``context`` (default: the
-        events themselves), which must hold every event of the alert's person around the alert."""
+        events themselves), which must hold every event of the alert's person around the alert.
+        ``documents`` may give events' canonical JSON without ``raw`` by id (the pipeline has it): the
+        alert then decodes that instead of serializing the model, the same document for less work.
+        ``prefiltered`` may give, by event id, the bits of the rules (``rules[i]``: bit ``i``) whose
+        prefilter passes the event (``fastkeys.RuleIndex``), so they are not evaluated again."""
         groups = by_person(events)
-        opens: list[Open] = []
-        for rule in self.rules:
-            for group in groups.values():
-                opens.extend(self._hits(rule, group))
-        if not opens:
+        alerts = self._alerts(groups, prefiltered)
+        if not alerts:
             return []
         pool = briefs_by_person(context if context is not None else (e for g in groups.values() for e in g))
-        out = [alert_document(o, related(o, pool.get(o.key, ()))) for o in _suppress(opens)]
+        out = [alert_document(o, related(o, pool.get(o.key, ())), documents) for o in alerts]
         out.sort(key=lambda a: (a["rule"]["id"], a["first"], a["key"]))
         return out
 
-    def _hits(self, rule: Rule, group: list[Event]) -> list[Open]:
-        matched = [e for e in group if rule.matches(e)]
+    def windows(self, events: Iterable[Event]) -> list[tuple[str, datetime, datetime]]:
+        """(key, first, last) of the alerts ``detect`` would give, without building them: what hunting
+        needs to fetch their related activity."""
+        return [(o.key, o.first, o.last) for o in self._alerts(by_person(events))]
+
+    def _alerts(self, groups: dict[str, list[Event]], prefiltered: Mapping[str, int] | None = None) -> list[Open]:
+        opens: list[Open] = []
+        for n, rule in enumerate(self.rules):
+            for group in groups.values():
+                if prefiltered is None:
+                    matched = [e for e in group if rule.matches(e)]
+                else:
+                    bit = 1 << n
+                    matched = [e for e in group if prefiltered.get(e.id, 0) & bit and rule.match(e)]
+                opens.extend(self._hits(rule, matched))
+        return _suppress(opens) if opens else []
+
+    def _hits(self, rule: Rule, matched: list[Event]) -> list[Open]:
         if not matched:
             return []
         th = rule.meta.threshold
@@ -162,10 +184,17 @@ def _suppress(opens: list[Open]) -> list[Open]:
     return out
 
 
-def related(o: Open, person_events: Iterable[Brief]) -> list[Brief]:
-    """The same person's other events from 30 minutes before the first to 30 minutes after the last."""
+def related(o: Open, person_events: Sequence[Brief]) -> list[Brief]:
+    """The same person's other events from 30 minutes before the first to 30 minutes after the last
+    (``person_events`` is sorted by time: a binary search finds the span)."""
     lo, hi = o.first - RELATED_SPAN, o.last + RELATED_SPAN
-    return [b for b in person_events if lo <= b.time <= hi and b.id not in o.seen]
+    i = bisect.bisect_left(person_events, lo, key=_brief_time)
+    j = bisect.bisect_right(person_events, hi, key=_brief_time)
+    return [b for b in person_events[i:j] if b.id not in o.seen]
+
+
+def _brief_time(b: Brief) -> datetime:
+    return b.time
 
 
 def alert_id(rule_id: str, key: str, first_event_id: str) -> str:
@@ -184,7 +213,17 @@ def _time(t: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def alert_document(o: Open, rel: list[Brief]) -> dict[str, Any]:
+def _event_document(e: Event, documents: Mapping[str, bytes] | None) -> dict[str, Any]:
+    doc = documents.get(e.id) if documents else None
+    if doc is not None:
+        out: dict[str, Any] = orjson.loads(doc)
+        out.pop("raw", None)
+        return out
+    # The same document as model_dump(mode="json"), in half the time (serialized in Rust, decoded by orjson).
+    return orjson.loads(e.model_dump_json(exclude={"raw"}))
+
+
+def alert_document(o: Open, rel: list[Brief], documents: Mapping[str, bytes] | None = None) -> dict[str, Any]:
     """One alert: rule metadata and runbook, the matching enriched events, key, first/last time and the
     related activity. ``id``/``when``/``where`` let the SIEM sinks file it like an event."""
     m = o.rule.meta
@@ -208,7 +247,7 @@ def alert_document(o: Open, rel: list[Brief]) -> dict[str, Any]:
         "last": _time(o.last),
         "suppressed": o.suppressed,
         "event_ids": [e.id for e in o.events],
-        "events": [e.model_dump(mode="json", exclude={"raw"}) for e in o.events],
+        "events": [_event_document(e, documents) for e in o.events],
         "related": [_related_doc(e) for e in rel[:RELATED_LIMIT]],
         "related_total": len(rel),
         "when": {"time": _time(o.first)},

@@ -154,18 +154,25 @@ def hunt_cold(roots: Sequence[str], rules: Sequence[Rule], since: str | None = N
     dates = _date_sql(since, until)
     where = " AND ".join([prefilter_sql(engine.rules) if pushdown else "TRUE", *dates])
     scans = [_scan(root) for root in roots]
-    for scan in scans:
+    for n, scan in enumerate(scans):
         cols = _columns(con, scan)
         stats["rows_total"] += con.sql(
             f"SELECT count(*) FROM {scan}" + (f" WHERE {' AND '.join(dates)}" if dates else "")
         ).fetchall()[0][0]
-        table = _arrow(con.sql(f"SELECT {cols} FROM {scan} WHERE {where}"))
-        stats["rows_candidate"] += table.num_rows
+        if not pushdown:
+            table = _arrow(con.sql(f"SELECT {cols} FROM {scan} WHERE {where}"))
+            stats["rows_candidate"] += table.num_rows
+            candidates.extend(_events_from_table(table))
+            continue
+        table, total = _needed(con, scan, cols, where, engine.rules, f"cand{n}")
+        stats["rows_candidate"] += total
+        stats["rows_built"] += table.num_rows
         candidates.extend(_events_from_table(table))
-    alerts = engine.detect(candidates)
-    if alerts:
+    windows = engine.windows(candidates)  # the alerts' people and spans, before building any alert
+    alerts: list[dict[str, Any]] = []
+    if windows:
         context: list[Event | Brief] = list(candidates)
-        context.extend(_related_events(con, scans, alerts, stats))
+        context.extend(_related_events(con, scans, windows, stats))
         alerts = engine.detect(candidates, context=context)
     stats["alerts"] = len(alerts)
     out: dict[str, Any] = dict(stats)
@@ -173,16 +180,48 @@ def hunt_cold(roots: Sequence[str], rules: Sequence[Rule], since: str | None = N
     return HuntResult(alerts, out)
 
 
-def _related_events(con: Any, scans: list[str], alerts: list[dict[str, Any]], stats: Counter[str]) -> list[Brief]:
+def _needed(con: Any, scan: str, cols: str, where: str, rules: Sequence[Rule], name: str) -> tuple[Any, int]:
+    """The candidate rows the rules need as models, and how many candidates there were: rows a
+    single-event rule's prefilter passes, and rows a threshold rule's prefilter passes for a person who
+    has more than its count of such rows within its window (a SQL window over the candidates; without
+    that the threshold cannot fire, so those rows stay in Parquet). The rest of the candidates are not
+    lost: they are the related activity, which ``_related_events`` reads for the alerts' people."""
+    flags = ", ".join(f"{rule_sql(r)} AS __r{i}" for i, r in enumerate(rules))
+    # The candidates' light columns first: the nested columns (what, who, ...) are most of the reading
+    # time, so they are read only for the rows needed.
+    con.sql(f"""CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT id, {PERSON_KEY_SQL} AS __k, "when".time AS __t, {flags} FROM {scan} WHERE {where}""")
+    total = con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    keep = []
+    for i, r in enumerate(rules):
+        th = r.meta.threshold
+        if th is None:
+            keep.append(f"__r{i}")
+            continue
+        us = int(th.window.total_seconds() * 1_000_000)
+        keep.append(f"""(__r{i} AND __k IN (SELECT __k FROM (
+            SELECT __k, count(*) OVER (PARTITION BY __k ORDER BY __t
+                RANGE BETWEEN INTERVAL '{us} microseconds' PRECEDING AND CURRENT ROW) AS __n
+            FROM {name} WHERE __r{i}) WHERE __n > {th.more_than}))""")
+    con.sql(f"CREATE OR REPLACE TEMP TABLE {name}_need AS SELECT DISTINCT id FROM {name} "
+            f"WHERE {' OR '.join(keep) or 'FALSE'}")
+    table = _arrow(con.sql(f"SELECT {cols} FROM {scan} WHERE {where} AND id IN (SELECT id FROM {name}_need)"))
+    con.sql(f"DROP TABLE {name}")
+    con.sql(f"DROP TABLE {name}_need")
+    return table, total
+
+
+def _related_events(con: Any, scans: list[str], windows: list[tuple[str, datetime, datetime]],
+                    stats: Counter[str]) -> list[Brief]:
     """Briefs of every event of the alerts' people within the surrounding hour of each alert: a join of
     the scan with the alerts' (key, window) table, pruned to the windows' dates."""
     import pyarrow as pa
 
     keys, los, his = [], [], []
-    for a in alerts:
-        keys.append(a["key"])
-        los.append(datetime.fromisoformat(a["first"]) - RELATED_SPAN)
-        his.append(datetime.fromisoformat(a["last"]) + RELATED_SPAN)
+    for key, first, last in windows:
+        keys.append(key)
+        los.append(first - RELATED_SPAN)
+        his.append(last + RELATED_SPAN)
     windows = pa.table({"k": keys, "lo": pa.array(los, pa.timestamp("us", tz="UTC")),
                         "hi": pa.array(his, pa.timestamp("us", tz="UTC"))})
     con.register("alert_windows", windows)

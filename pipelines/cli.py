@@ -287,8 +287,6 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     )
     if config.security_lake and config.streaming:  # not wired into the streaming pipeline yet
         raise UsageError("--security-lake works with the batch pipeline only (not with --streaming)")
-    if config.rules is not None and config.streaming:
-        raise UsageError("--rules works with the batch pipeline only (streaming detection is not built yet)")
     try:
         runner = streaming.run if config.streaming else batch.run
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))

@@ -280,7 +280,13 @@ def run(
             enrichment=config.enrichment,
             run_id=layout.run_id,
         )
-    build_streaming(pipeline, config, layout, local, sources, blobs, loop)
+    detect = None
+    if config.rules is not None:  # detection on the live events (detections/streaming.py); "" = the bundled pack
+        from detections.streaming import StreamDetect
+
+        detect = StreamDetect(config.rules or None, layout.root, layout.run_id, config.sinks,
+                              dead_letters=WriteDeadLettersFn(layout))
+    build_streaming(pipeline, config, layout, local, sources, blobs, loop, detect)
 
     def execute() -> Summary:
         return _execute(pipeline, options, layout, local, labels, config.output, loop, progress)
