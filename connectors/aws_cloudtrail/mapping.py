@@ -24,6 +24,7 @@ from connectors.common import (
     as_bool,
     client_from_user_agent,
     compact_json,
+    first_texts,
     privilege_changes,
     source_fields,
     text,
@@ -190,11 +191,7 @@ def resources_from_targets(
     regional = service is None or service.split(".", 1)[0] not in GLOBAL_SERVICES
     seen = {r["id"] for r in out}
     for rule in rules:
-        for root, keys in rule.paths:
-            values = texts_at(roots.get(root), keys)
-            if values:
-                break
-        for value in values:
+        for value in first_texts(roots, rule.paths):
             resource = target_resource(value, rule.type, account, region if regional else None)
             if resource["id"] not in seen:
                 seen.add(resource["id"])

@@ -27,10 +27,10 @@ from connectors.base import MapContext
 from connectors.common import (
     activity_from_operation,
     client_from_user_agent,
+    first_texts,
     privilege_changes,
-    source_address,
+    source_fields,
     text,
-    texts_at,
 )
 from connectors.errors import MappingError, NonEvent
 from connectors.timeutil import parse_time, parse_time_opt
@@ -603,15 +603,8 @@ def source_from_caller_ip(value: str | None) -> dict[str, Any]:
     """where.source from callerIpAddress: an address (with a port or a prefix), a network range
     ("127.0.0.0/8" is a range, not an address: where.source.network) or a host name; 0.0.0.0 means
     'no address'."""
-    ip, domain, network, forwarded = source_address(value)
-    if ip in _UNSPECIFIED_IPS:
-        return {"ip": None, "domain": None}
-    out: dict[str, Any] = {"ip": ip, "domain": domain}
-    if network is not None:
-        out["network"] = network
-    if forwarded:
-        out["forwarded"] = list(forwarded)
-    return out
+    out = source_fields(value)
+    return {"ip": None, "domain": None} if out["ip"] in _UNSPECIFIED_IPS else out
 
 
 # --- role assignments, authorization, further targets ----------------------------------------------------
@@ -656,11 +649,7 @@ def authorization_from(
 def resources_from_targets(rules: tuple[Any, ...], roots: dict[str, Any], out: list[dict[str, Any]]) -> None:
     seen = {(r["id"] or "").lower() for r in out}
     for rule in rules:
-        for root, keys in rule.paths:
-            values = texts_at(roots.get(root), keys)
-            if values:
-                break
-        for value in values:
+        for value in first_texts(roots, rule.paths):
             if value.lower() in seen:
                 continue
             seen.add(value.lower())

@@ -20,8 +20,8 @@ from connectors.common import (
     activity_from_operation,
     client_from_user_agent,
     compact_json,
+    first_texts,
     source_fields,
-    texts_at,
 )
 from connectors.errors import MappingError
 from connectors.gcp_audit.parse import payload_and_shape
@@ -431,11 +431,7 @@ def resources_from_targets(
     """Append the further targets TARGETS names (the request or response), once per id."""
     seen = {r["id"] for r in out}
     for rule in rules:
-        for root, keys in rule.paths:
-            values = texts_at(roots.get(root), keys)
-            if values:
-                break
-        for value in values:
+        for value in first_texts(roots, rule.paths):
             if value in seen:
                 continue
             seen.add(value)
