@@ -343,6 +343,8 @@ class ReadFiles(ReadStage):
     """File patterns (paths, globs, Beam filesystem URIs) -> a tuple of PCollections: ``segments``
     ((key, Segment) pointers to spilled events) and ``deadletters`` (bytes, one JSON line per letter)."""
 
+    fn_class: type[ReadFilesFn] = ReadFilesFn  # what reads one file (stages/shuffle.py: into batches)
+
     def expand(self, patterns: beam.PCollection[str]) -> beam.pvalue.DoOutputsTuple:
         side = self.enrichment_kwargs()
         return (
@@ -350,7 +352,7 @@ class ReadFiles(ReadStage):
             | "Match" >> beam.ParDo(ListInputsFn(getattr(self._settings, "include", ())))
             | "SpreadFiles" >> beam.Reshuffle()
             | "Normalize"
-            >> beam.ParDo(ReadFilesFn(self._settings, self._spill_dir), **side)
+            >> beam.ParDo(self.fn_class(self._settings, self._spill_dir), **side)
             .with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
         )
 

@@ -78,12 +78,14 @@ class ReadBlobsFn(ReaderFn):
 class ReadBlobs(ReadStage):
     """Blobs -> ``segments`` and ``deadletters``, the same outputs as ``ReadFiles``."""
 
+    fn_class: type[ReadBlobsFn] = ReadBlobsFn  # what reads one blob (stages/shuffle.py: into batches)
+
     def expand(self, blobs: beam.PCollection[Any]) -> beam.pvalue.DoOutputsTuple:
         # No reshuffle here: blobs are whole files, and a GroupByKey would hold them all in memory on the
         # local runner. The sources spread their own work (object names, time slices) before fetching.
         side = self.enrichment_kwargs()
         return blobs | "Normalize" >> beam.ParDo(
-            ReadBlobsFn(self._settings, self._spill_dir), **side
+            self.fn_class(self._settings, self._spill_dir), **side
         ).with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
 
 

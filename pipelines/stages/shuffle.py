@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io import fileio
 
 from pipelines.layout import Key, PartitionKey
-from pipelines.read import DEADLETTERS, SEGMENTS, STARTS, FileReader, Output, ReadFiles, ReadFilesFn
+from pipelines.read import DEADLETTERS, SEGMENTS, FileReader, Output, ReadFiles, ReadFilesFn
 from pipelines.sources import ReadBlobs, ReadBlobsFn
 from pipelines.spill import SpilledEvent
 from pipelines.store import MANIFEST, SIEM, DedupAndStore, StorePartitionFn
@@ -55,28 +54,16 @@ class ShuffleReadBlobsFn(ReadBlobsFn):
 
 
 class ShuffleReadFiles(ReadFiles):
-    """``ReadFiles`` with ``(key, events)`` batches on its ``segments`` output."""
+    """``ReadFiles`` with ``(key, events)`` batches on its ``segments`` output (the same listing, so the
+    same input filters)."""
 
-    def expand(self, patterns: beam.PCollection[str]) -> beam.pvalue.DoOutputsTuple:
-        side = self.enrichment_kwargs()
-        return (
-            patterns
-            | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW_IF_WILDCARD)
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "Normalize"
-            >> beam.ParDo(ShuffleReadFilesFn(self._settings, self._spill_dir), **side)
-            .with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
-        )
+    fn_class = ShuffleReadFilesFn
 
 
 class ShuffleReadBlobs(ReadBlobs):
     """``ReadBlobs`` with ``(key, events)`` batches on its ``segments`` output."""
 
-    def expand(self, blobs: beam.PCollection[Any]) -> beam.pvalue.DoOutputsTuple:
-        side = self.enrichment_kwargs()
-        return blobs | "Normalize" >> beam.ParDo(
-            ShuffleReadBlobsFn(self._settings, self._spill_dir), **side
-        ).with_outputs(DEADLETTERS, STARTS, main=SEGMENTS)
+    fn_class = ShuffleReadBlobsFn
 
 
 class StoreBatchesFn(StorePartitionFn):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from pipelines import batch
 from pipelines.read import list_inputs
 from pipelines.settings import RunConfig, Settings
@@ -39,9 +41,11 @@ def test_list_inputs_reads_log_like_files_and_says_why_others_are_left_out(tmp_p
     assert globbed == ["README.md", "a.jsonl", "notes.txt"]
 
 
-def test_a_run_over_a_directory_skips_and_counts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shuffle", [False, True], ids=["spill", "shuffle"])
+def test_a_run_over_a_directory_skips_and_counts(tmp_path: Path, shuffle: bool) -> None:
+    """The same listing on the local spill path and the shuffle path that distributed runners take."""
     d = _folder(tmp_path)
     summary = batch.run(RunConfig(inputs=[str(d)], output=str(tmp_path / "out"),
-                                  settings=Settings(connectors=FAKE)))
+                                  settings=Settings(connectors=FAKE), shuffle=shuffle))
     assert summary.written_total == 3 and summary.deadletters_total == 0 and summary.invariant_holds
     assert summary.skipped_inputs == {"not_log_like": 2, "special_file": 1, "dangling_link": 1}
