@@ -5,13 +5,18 @@
 Maps the shared corpus records of each cloud once, then times (best of 7 passes, CPU of this process):
 
 - ``model_validate``: what the normalizer does (pydantic-core checks and builds the nested models);
-- ``typed-dict``: a pydantic-core ``SchemaValidator`` derived from ``Event``'s own core schema, every model
-  replaced by the equivalent typed dict: the same checks, plain dicts out, no model instances;
+- ``typed-dict``: the fast path (``schemas.fastpath``, what ``Normalizer(documents=True)`` uses): a
+  pydantic-core ``SchemaValidator`` derived from ``Event``'s own core schema, every model replaced by the
+  equivalent typed dict: the same checks, plain dicts out, no model instances;
 - ``typed-dict + build``: the same, then the model instances made from the checked dicts in Python
   (``__new__`` and the four slots ``model_construct`` sets), which is what keeping ``Event`` objects as the
   normalizer's output would need.
 
-It also checks that the third gives events equal to ``model_validate``'s (same JSON, same fields set).
+- ``orjson``: ``schemas.fastpath.dumps`` of the typed-dict documents next to pydantic's ``to_json`` of the
+  models (the same bytes).
+
+It also checks that the third gives events equal to ``model_validate``'s (same JSON, same fields set),
+and the fast path the documents ``model_dump`` gives.
 Measured on the shared 2-core machine (issue 16), per cloud: typed-dict 0.63-0.83 of model_validate, typed-dict
 + build 1.3-2.0 of it.
 So checking dicts pays only when the pipeline carries dicts or bytes instead of models (serialize once);
@@ -36,6 +41,7 @@ from pydantic_core import SchemaValidator
 
 from benchmarks._common import ROOT
 from schemas.event import Event
+from schemas.fastpath import dumps, event_validator
 
 _setattr = object.__setattr__
 
@@ -59,22 +65,6 @@ def _wrapped_model(schema: dict[str, Any]) -> tuple[list[str], dict[str, Any] | 
             s = s["items_schema"]
         else:
             return path, None
-
-
-def _convert(schema: Any) -> Any:
-    """``schema`` with every model schema replaced by the equivalent typed-dict schema."""
-    if isinstance(schema, list):
-        return [_convert(v) for v in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if schema.get("type") == "model":
-        fields = {}
-        for name, field in schema["schema"]["fields"].items():
-            inner = _convert(field["schema"])
-            fields[name] = {"type": "typed-dict-field", "schema": inner, "required": inner.get("type") != "default"}
-        extra = schema.get("config", {}).get("extra_fields_behavior", "ignore")
-        return {"type": "typed-dict", "fields": fields, "extra_behavior": extra}
-    return {k: _convert(v) for k, v in schema.items()}
 
 
 def _builder(model: dict[str, Any]) -> Build:
@@ -122,7 +112,7 @@ def compiled() -> tuple[SchemaValidator, Build]:
     core = Event.__pydantic_core_schema__
     _, model = _wrapped_model(dict(core))
     assert model is not None
-    return SchemaValidator(_convert(core)), _builder(model)
+    return event_validator(), _builder(model)
 
 
 def mapped(corpus: Path, limit: int) -> dict[str, list[dict[str, Any]]]:
@@ -170,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     def fast(d: dict[str, Any]) -> Any:
         return build(validator.validate_python(d), d)
 
-    print(f"{'cloud':6} {'events':>7} {'model_validate':>15} {'typed-dict':>16} {'typed-dict+build':>22}  agree")
+    print(f"{'cloud':6} {'events':>7} {'model_validate':>15} {'typed-dict':>16} {'typed-dict+build':>22} "
+          f"{'orjson':>9} {'to_json':>8}  agree")
     for cloud, dicts in mapped(corpus, args.records).items():
         agree = all(
             (a := Event.model_validate(d)).model_dump_json() == (b := fast(d)).model_dump_json()
@@ -180,8 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         full = best(Event.model_validate, dicts)
         td = best(validator.validate_python, dicts)
         both = best(fast, dicts)
+        agree = agree and all(validator.validate_python(d) == Event.model_validate(d).model_dump() for d in dicts)
+        docs = [validator.validate_python(d) for d in dicts]
+        events = [Event.model_validate(d) for d in dicts]
+        oj = best(dumps, docs)
+        tj = best(Event.__pydantic_serializer__.to_json, events)
         print(f"{cloud:6} {len(dicts):>7} {full * 1e6:>12.1f} us {td * 1e6:>7.1f} us {td / full:>5.2f}x "
-              f"{both * 1e6:>7.1f} us {both / full:>5.2f}x  {agree}")
+              f"{both * 1e6:>7.1f} us {both / full:>5.2f}x {oj * 1e6:>6.1f} us {tj * 1e6:>5.1f} us  {agree}")
     return 0
 
 

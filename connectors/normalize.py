@@ -38,8 +38,13 @@ from connectors.errors import MappingError, NonEvent
 from connectors.registry import connectors
 from schemas.deadletter import DeadLetter
 from schemas.event import Event
+from schemas.fastpath import event_validator
 
+# A canonical event document (``schemas.fastpath``): the event as ``Event.model_dump()`` would give it,
+# without the model instances. ``Normalizer(documents=True)`` yields these instead of ``Event``s.
+EventDoc = dict[str, Any]
 Result = Event | DeadLetter | NonEvent
+DocResult = EventDoc | DeadLetter | NonEvent
 
 MAX_RECORD_BYTES = 1 << 20  # 1 MiB: larger than any audit record the three clouds emit
 MAX_LINE_BYTES = 256 << 20  # a line (or whole document) past this is not read into memory
@@ -76,9 +81,14 @@ class Normalizer:
         max_record_bytes: int = MAX_RECORD_BYTES,
         keep_raw: bool = True,
         registered: Iterable[Connector] | None = None,
+        documents: bool = False,
     ) -> None:
         self.max_record_bytes = max_record_bytes
         self.keep_raw = keep_raw
+        # Events as canonical documents (plain dicts, schemas/fastpath.py) for callers that serialize rather
+        # than read attributes: the same validation, without building the models.
+        self.documents = documents
+        self._validate_doc = event_validator().validate_python if documents else None
         self.connectors = tuple(registered) if registered is not None else connectors()
 
     @property
@@ -374,6 +384,11 @@ class Normalizer:
         if not self.keep_raw:
             out["raw"] = None
         try:
+            if self._validate_doc is not None:
+                try:
+                    return self._validate_doc(out)  # type: ignore[no-any-return]  # a document, see EventDoc
+                except ValidationError:
+                    Event.model_validate(out)  # the model's own error, for the same reason text
             return Event.model_validate(out)
         except ValidationError as exc:
             return _dead("validate", "invalid_event", f"{connector.format}: {_summarize(exc)}", raw_b, loc)
