@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -153,8 +154,13 @@ def test_run_through_the_console_entry(cloudaudit: Run, mixed_input: dict[str, P
     assert p.returncode == 0, p.stderr
     assert p.stderr.startswith("cloudaudit: matched 11 files")
     assert "invariant" in p.stdout and ": holds" in p.stdout
+    # The rate is over processing only (first read to last write), start-up apart.
+    assert re.search(r"[\d,]+ records/s over [\d.]+s of processing \(first read to last write\), after "
+                     r"[\d.]+s of start-up", p.stdout.splitlines()[0]), p.stdout.splitlines()[0]
     summary = orjson.loads((out / "_summary.json").read_bytes())
     assert summary["invariant"]["holds"] and summary["files_read"] == 11
+    assert 0 < summary["processing_seconds"] <= summary["elapsed_seconds"] and summary["startup_seconds"] > 0
+    assert summary["events_per_second"] == round(summary["records_read"] / summary["processing_seconds"], 1)
     assert summary["deadletters_total"] > 0
     assert list(out.glob("siem/*.jsonl")) and list(out.glob("deadletters/*.jsonl"))
 
