@@ -58,7 +58,7 @@ def workdir(keep: bool, base: str | None = None, name: str = "cloudaudit-bench-"
 
 
 def generate_data(out: Path, events: int, seed: int, layout: str) -> dict[str, Any]:
-    from connectors.sampledata import generate
+    from sampledata import generate
 
     t = time.perf_counter()
     m = generate(str(out), events, seed, layout=layout)

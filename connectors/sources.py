@@ -39,6 +39,8 @@ from urllib.parse import parse_qsl
 if TYPE_CHECKING:
     import apache_beam as beam
 
+    from connectors.options import QueryOptions
+
 Blob = tuple[str, bytes]  # (location, bytes of one file or message)
 
 
@@ -115,9 +117,26 @@ class SourceKind:
     # batch: spec -> PTransform(PBegin -> PCollection[Blob]); stream: spec -> StreamSource
     factory: Callable[[SourceSpec], beam.PTransform | StreamSource]
     params: Mapping[str, str] = field(default_factory=dict)  # ?key= options -> what each means
+    # The kind's options as a pydantic model (connectors.options.QueryOptions): it parses and checks the
+    # spec's query (``options``), and ``params`` (the help) comes from its field descriptions.
+    options_model: type[QueryOptions] | None = None
     # Whether the kind reads --start/--end: "required" (the command line refuses to run without --start),
     # "optional", or "none" (a stream: the range is refused).
     time_range: Literal["required", "optional", "none"] = "optional"
+
+    def __post_init__(self) -> None:
+        if self.options_model is not None and not self.params:
+            from connectors.options import options_help
+
+            object.__setattr__(self, "params", options_help(self.options_model))
+
+    def options(self, spec: SourceSpec) -> Any:
+        """The spec's ``?key=value`` options parsed by the kind's model (a one-line ``SourceError``)."""
+        from connectors.options import parse_options
+
+        if self.options_model is None:
+            raise SourceError(f"source {self.kind!r} has no options model")
+        return parse_options(self.options_model, spec.params, f"source {self.kind!r}")
 
 
 @cache
@@ -147,6 +166,9 @@ def resolve(spec: SourceSpec) -> SourceKind:
         known = ", ".join(sorted(kinds)) or "none"
         raise SourceError(f"unknown source kind {spec.kind!r} (known: {known})")
     kind = kinds[spec.kind]
+    if kind.options_model is not None:  # unknown keys and bad values: one line, before the run
+        kind.options(spec)
+        return kind
     unknown = sorted(set(spec.params) - set(kind.params))
     if unknown:
         raise SourceError(

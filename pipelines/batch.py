@@ -38,7 +38,7 @@ from pipelines.errors import Submitted, UsageError, detached, job_text
 from pipelines.interrupt import guarded
 from pipelines.layout import Layout, new_run_id
 from pipelines.manifest import add_manifest, leftover_remote_temp
-from pipelines.metrics import query_counters
+from pipelines.metrics import query_clocks, query_counters
 from pipelines.options import (
     check_output,
     expand_input,
@@ -57,7 +57,7 @@ from pipelines.stages.cold import DedupAndStore
 from pipelines.stages.deadletters import DeadLetters, WriteJsonLines
 from pipelines.stages.lone_start import ResolveLoneStarts
 from pipelines.stages.shuffle import ShuffleDedupAndStore, ShuffleReadBlobs, ShuffleReadFiles, shuffles_events
-from pipelines.summary import Summary, from_counters
+from pipelines.summary import Summary, from_counters, pipeline_times
 
 
 def build(
@@ -130,6 +130,7 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
 
     Raises ``options.UsageError`` for argument and input problems before anything runs.
     """
+    begun = time.time()  # start-up, in the summary, is from here to the first record read
     options = pipeline_options(config.beam_args)
     use_filesystems(options)
     if config.streaming:
@@ -160,7 +161,7 @@ def run(config: RunConfig, progress: Progress = lambda _msg: None) -> Summary:
           config.security_lake, config.security_lake_prefix, config.rules, shuffle=shuffle)
     inputs = list(config.inputs) + [describe(s) for s in config.sources]
     # Lock, cleanup of leftovers, 0600 files, SIGTERM/SIGINT, per-run summary (pipelines/interrupt.py).
-    execute_run = lambda: execute(pipeline, layout, runner, inputs, config.output, files)  # noqa: E731
+    execute_run = lambda: execute(pipeline, layout, runner, inputs, config.output, files, begun)  # noqa: E731
     return guarded(config.output, layout.run_id, execute_run, config, inputs, files, size)
 
 
@@ -178,11 +179,18 @@ def reading_text(files: int, size: int, inputs: int, sources: Sequence[SourceSpe
 
 
 def execute(
-    pipeline: beam.Pipeline, layout: Layout, runner: str, inputs: list[str], output: str, files: int
+    pipeline: beam.Pipeline,
+    layout: Layout,
+    runner: str,
+    inputs: list[str],
+    output: str,
+    files: int,
+    begun: float | None = None,
 ) -> Summary:
     """Run a built batch pipeline to the end, remove its spill folder, and write and return the checked
-    summary (the run command's and the replay command's common ending)."""
-    started = time.monotonic()
+    summary (the run command's and the replay command's common ending). ``begun``: when the command began
+    (wall clock), the start of the summary's start-up time; by default, when the pipeline starts."""
+    started = time.time()
     gone = False  # the job runs on elsewhere (Flex Template launch, --no_wait_until_finish)
     try:
         result = pipeline.run()
@@ -194,7 +202,7 @@ def execute(
             _remove(layout.spill_dir)
     if gone:
         raise Submitted(job_text(result))
-    elapsed = time.monotonic() - started
+    ended = time.time()
 
     summary = from_counters(
         query_counters(result),
@@ -203,7 +211,8 @@ def execute(
         inputs=inputs,
         output=output,
         files_matched=files,
-        elapsed_seconds=round(elapsed, 3),
+        # Processing (first record read to the manifest, the last write) and start-up, for the rate.
+        **pipeline_times(started, ended, *query_clocks(result), begun=begun),
     )
     summary.problems.extend(leftover_temp_files(layout))
     write_summary(layout, summary)

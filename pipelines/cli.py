@@ -16,7 +16,8 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, cast
 
 import orjson
@@ -364,10 +365,12 @@ def _cmd_schema(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
     no_extra(extra)
-    try:
-        from connectors.sampledata import generate
-    except ImportError as exc:
-        _error(f"the sample generator is not available: {exc}")
+    generate = _sample_generator()
+    if generate is None:
+        _error(
+            "cloudaudit generate needs the sample generators (sampledata/), which are in a source checkout, "
+            "not in an installed wheel: run it from a checkout of the repository"
+        )
         return 1
     try:
         os.makedirs(args.out, exist_ok=True)
@@ -382,6 +385,23 @@ def _cmd_generate(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _sample_generator() -> Callable[..., dict[str, Any]] | None:
+    """``sampledata.generate``: importable in a checkout (tests, PYTHONPATH), or found beside this package
+    when an editable install runs the console script; None from a wheel, which leaves the generators out."""
+    try:
+        from sampledata import generate
+    except ModuleNotFoundError as exc:
+        if exc.name != "sampledata":
+            raise
+        root = Path(__file__).resolve().parent.parent
+        if not (root / "sampledata" / "__init__.py").is_file():
+            return None
+        sys.path.append(str(root))
+        from sampledata import generate
+    return generate
+
 
 
 def _open(path: str) -> BinaryIO:

@@ -255,7 +255,12 @@ class HashTextFiles(beam.PTransform):
 
 
 def _write_all(entries: list[bytes], root: str, run_id: str) -> str:
-    return write_manifest(root, run_id, (FileEntry.from_json(e) for e in entries))
+    from pipelines.metrics import mark_clock
+    from pipelines.summary import LAST_WRITE
+
+    path = write_manifest(root, run_id, (FileEntry.from_json(e) for e in entries))
+    mark_clock(LAST_WRITE)  # a batch run's last write: every other output is written before it
+    return path
 
 
 class WriteManifest(beam.PTransform):

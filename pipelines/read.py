@@ -35,7 +35,7 @@ from pipelines import progress
 from pipelines import summary as names
 from pipelines.layout import Key
 from pipelines.memory import bound_large_allocations
-from pipelines.metrics import Counters
+from pipelines.metrics import Counters, mark_clock
 from pipelines.redact import redact
 from pipelines.settings import Settings
 from pipelines.spill import SpilledEvent, encode_event, write_spill
@@ -282,6 +282,7 @@ class ReaderFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._reader.reset()
+        self._clock_marked = False
 
     def read_element(self, element: Any) -> Iterator[Output]:
         raise NotImplementedError
@@ -289,6 +290,9 @@ class ReaderFn(beam.DoFn):
     def process(self, element: Any, enrichment: ReferenceData | None = None) -> Iterator[object]:
         if enrichment is not None:  # the side input; built once per worker process, cached by its digest
             self._reader.enrichment = context_for(enrichment)
+        if not self._clock_marked:  # the run's first read is the earliest of these (the summary's rate)
+            mark_clock(names.FIRST_READ)
+            self._clock_marked = True
         for tag, value in self.read_element(element):
             yield _tagged(tag, value)
         self._counters.push(self._reader.counts)

@@ -37,6 +37,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -288,6 +289,7 @@ def run(
 ) -> Summary:
     """Check the inputs and output, replay, and return the checked summary (as ``batch.run`` does).
     ``enrichment_config`` is an ``enrichers.config.EnrichmentConfig`` (None: the bundled catalog only)."""
+    begun = time.time()  # start-up, in the summary, is from here to the first record read
     from enrichers.beam import prepare
     from pipelines.batch import execute
     from pipelines.options import (
@@ -318,7 +320,7 @@ def run(
     build(pipeline, patterns, layout, settings, sinks, enrichment, reread_from)
     from pipelines.interrupt import guarded
 
-    execute_run = lambda: execute(pipeline, layout, runner, list(deadletter_files), output, files)  # noqa: E731
+    execute_run = lambda: execute(pipeline, layout, runner, list(deadletter_files), output, files, begun)  # noqa: E731
     return guarded(output, layout.run_id, execute_run, inputs=list(deadletter_files))
 
 

@@ -43,7 +43,7 @@ from pipelines.local.streaming import (
     drain_on_interrupt,
     take_counts,
 )
-from pipelines.metrics import PushCountsFn, query_counters
+from pipelines.metrics import PushCountsFn, query_clocks, query_counters
 from pipelines.options import check_output, pipeline_options
 from pipelines.read import DEADLETTERS
 from pipelines.settings import RunConfig, Settings, StreamSettings
@@ -53,7 +53,7 @@ from pipelines.stages.deadletters import DeadLetters, WriteDeadLettersFn
 from pipelines.stages.dedup import LIVE, DedupWindowFn, RouteFn
 from pipelines.stages.normalize import COUNTS, DELIVERIES, EVENTS, EnrichmentRefresh, NormalizeBlobs
 from pipelines.stages.streams import PollSourcesFn, ReadStreamsSDF, SourceRounds, stream_sources
-from pipelines.summary import Summary, from_counters
+from pipelines.summary import Summary, from_counters, pipeline_times
 
 __all__ = [
     "COUNTS",
@@ -248,6 +248,7 @@ def run(
     ``sources`` replaces the sources of ``config.sources`` (StreamSource objects, e.g. a test's queue);
     ``blobs`` replaces the poll loop with any root transform yielding blobs (e.g. a TestStream).
     """
+    begun = time.time()  # start-up, in the summary, is from here to the first record read
     options, local = streaming_options(config.beam_args)
     sources = check_streaming(config, sources, blobs)
     check_output(config.output)
@@ -289,7 +290,7 @@ def run(
     build_streaming(pipeline, config, layout, local, sources, blobs, loop, detect)
 
     def execute() -> Summary:
-        return _execute(pipeline, options, layout, local, labels, config.output, loop, progress)
+        return _execute(pipeline, options, layout, local, labels, config.output, loop, progress, begun)
 
     if not local:
         summary = execute()
@@ -309,16 +310,23 @@ def _execute(
     output: str,
     loop: PollLoop | None,
     progress: Callable[[str], None],
+    begun: float,
 ) -> Summary:
-    started = time.monotonic()
+    started = time.time()
     with drain_on_interrupt(loop, progress):
         result = pipeline.run(test_runner_api=False)  # no runner-API round trip: it would replay the loop
         if not local and detached(pipeline.options, result):
             raise Submitted(job_text(result))
         result.wait_until_finish()
-    elapsed = time.monotonic() - started
+    ended = time.time()
     # Locally, this process's tally; elsewhere the workers' Beam counters are the tally.
     counters = take_counts(layout.run_id) if local else query_counters(result)
+    # Processing time: locally, the poll loop's first read and the last write its ledger heard of (the
+    # local runner reports a step's distributions from its first bundle only); elsewhere the stages' marks.
+    if loop is not None and loop.ledger is not None:
+        first_read, last_write = loop.stats.first_read, loop.ledger.last_durable
+    else:
+        first_read, last_write = query_clocks(result)
     summary = from_counters(
         counters,
         run_id=layout.run_id,
@@ -326,7 +334,7 @@ def _execute(
         inputs=labels,
         output=output,
         files_matched=int(counters.get(DELIVERIES, 0)),
-        elapsed_seconds=round(elapsed, 3),
+        **pipeline_times(started, ended, first_read, last_write, begun=begun),
     )
     if loop is not None and loop.error is not None:
         raise RuntimeError(

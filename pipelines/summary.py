@@ -36,6 +36,10 @@ NON_EVENTS = "non_events"  # non_events/<kind>
 ENRICH = "enrich"  # enrich/<enricher>/<outcome>: hit, miss, none, error (enrichers.chain)
 WRITTEN = "events_written"  # events_written/<provider>/<outcome>
 SINKS = "sinks"  # sinks/<name>/events, sinks/<name>/delivered, sinks/<name>/deadletters/<code>
+# Beam distributions of wall-clock times (ms since the epoch), for the rate: the earliest time a read stage
+# began on a record, and the latest time a write stage finished (pipelines.metrics.mark_clock).
+FIRST_READ = "clock/first_read_ms"
+LAST_WRITE = "clock/last_write_ms"
 
 
 def deadletter_counter(stage: str, code: str) -> str:
@@ -70,7 +74,12 @@ class Summary:
     enrichment: dict[str, dict[str, int]] = field(default_factory=dict)
     parquet_files: int = 0
     raw_files: int = 0
-    elapsed_seconds: float = 0.0
+    elapsed_seconds: float = 0.0  # the pipeline's whole run: from pipeline.run() to its end
+    # Of which: processing, from the first record read to the end of the last write (0: not measured, e.g.
+    # nothing was read), and start-up, from pipeline.run() to the first record read. The rate is over
+    # processing only (``pipeline_times``).
+    processing_seconds: float = 0.0
+    startup_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)  # e.g. temporary files left behind
     # SIEM sinks: name -> {"events": n, "delivered": n, "deadletters": {code: n}}. Sink dead letters are
     # events that are also in cold storage, so they stay out of the invariant above; each sink has its
@@ -168,7 +177,36 @@ class Summary:
 
     @property
     def events_per_second(self) -> float:
-        return round(self.records_read / self.elapsed_seconds, 1) if self.elapsed_seconds > 0 else 0.0
+        """Records read per second of processing (0 when processing time was not measured)."""
+        return round(self.records_read / self.processing_seconds, 1) if self.processing_seconds > 0 else 0.0
+
+    def timing_text(self) -> str:
+        if self.processing_seconds <= 0:
+            return f"pipeline time {self.elapsed_seconds:.1f}s (start-up included; no processing time measured)"
+        return (
+            f"{self.events_per_second:,.0f} records/s over {self.processing_seconds:.1f}s of processing "
+            f"(first read to last write), after {self.startup_seconds:.1f}s of start-up"
+        )
+
+
+def pipeline_times(
+    started: float,
+    ended: float,
+    first_read: float | None,
+    last_write: float | None,
+    begun: float | None = None,
+) -> dict[str, float]:
+    """Summary fields from wall-clock times (seconds since the epoch): the pipeline's start and end, the
+    first record read and last write finished as the stages measured them (None: not measured), and when
+    the command began (checks, listing inputs, reference data, the graph: start-up, with the runner's)."""
+    times = {"elapsed_seconds": round(max(ended - started, 0.0), 3)}
+    if first_read is not None and last_write is not None and last_write >= first_read:
+        # Worker clocks may run a little ahead of or behind this process's: keep both parts within the run.
+        first = min(max(first_read, started), ended)
+        last = min(max(last_write, first), ended)
+        times["processing_seconds"] = round(last - first, 3)
+        times["startup_seconds"] = round(first - min(begun if begun is not None else started, started), 3)
+    return times
 
 
 def from_counters(counters: Mapping[str, int], **info: Any) -> Summary:
@@ -223,10 +261,10 @@ def _mib(n: int) -> str:
 
 def format_summary(s: Summary) -> str:
     lines = [
-        # The rate is over the pipeline's own run time (from pipeline.run() to its end: listing inputs,
-        # loading reference data and building the graph are not in it; the runner's start-up is).
-        f"run {s.run_id} on {s.runner}: {s.files_read} files ({_mib(s.bytes_read)}); pipeline time "
-        f"{s.elapsed_seconds:.1f}s (runner start-up included), {s.events_per_second:,.0f} records/s",
+        # The rate is over processing only: from the first record read to the end of the last write, as the
+        # stages measured it; the runner's start-up (and listing inputs, loading reference data, building
+        # the graph before it) is not in it.
+        f"run {s.run_id} on {s.runner}: {s.files_read} files ({_mib(s.bytes_read)}); {s.timing_text()}",
         f"  records read        {s.records_read}",
         f"  events written      {s.written_total}",
     ]

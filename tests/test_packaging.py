@@ -38,6 +38,14 @@ def test_the_wheel_holds_no_test_fixtures(wheel: zipfile.ZipFile) -> None:
 
 
 @pytest.mark.slow
+def test_the_wheel_holds_no_sample_generators(wheel: zipfile.ZipFile) -> None:
+    """The generators (sampledata/, ~4,500 lines) are for a checkout: the demo, the tests, benchmarks."""
+    names = wheel.namelist()
+    assert not [n for n in names if n.startswith("sampledata/") or n.endswith(("/samples.py", "/sampledata.py"))]
+    assert "connectors/aws_cloudtrail/mapping.py" in names  # the connectors themselves are there
+
+
+@pytest.mark.slow
 def test_the_wheel_holds_what_runs(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     for needed in ("pipelines/cli.py", "schemas/generated/event.schema.json", "schemas/generated/event.arrow.txt",

@@ -1,4 +1,4 @@
-"""The sample generator (connectors/sampledata.py and connectors/*/samples.py): deterministic, every wire
+"""The sample generator (sampledata/: a module per connector): deterministic, every wire
 shape present under its real path, books that match the files, realistic content, and, with the
 connectors in place, every generated record an event or a non-event (dead letters only from the
 deliberately malformed files)."""
@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors import sampledata
+import sampledata
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer
-from connectors.sampledata import (
+from sampledata import (
     DEFAULT_SEED,
     SAMPLES_EVENTS,
     SampleDataError,
@@ -104,7 +104,7 @@ def test_bundled_samples_are_what_the_generator_writes(tmp_path: Path) -> None:
     fresh = tmp_path / "samples"
     write_samples(str(fresh), SAMPLES_EVENTS, DEFAULT_SEED)
     assert _files(SAMPLES) == _files(fresh), (
-        "samples/ differs from the generator: run `python -m connectors.sampledata samples --samples`"
+        "samples/ differs from the generator: run `python -m sampledata samples --samples`"
     )
     for rel in _files(fresh):
         assert _read(SAMPLES / rel) == _read(fresh / rel), f"samples/{rel} differs from the generator"
@@ -174,11 +174,14 @@ def test_allocate_is_exact(total: int, weights: list[float]) -> None:
     assert all(abs(out[k] - total * x / s) < 1 for k, x in w.items())
 
 
-def test_samples_modules_come_with_the_connectors() -> None:
+def test_samples_modules_are_found_by_connector_name() -> None:
     mods = sampledata.sample_modules()
     assert [m.CLOUD for m in mods] == ["aws", "gcp", "azure"]
+    assert [m.__name__ for m in mods] == ["sampledata.aws_cloudtrail", "sampledata.gcp_audit", "sampledata.azure_activity"]
+    identity = sampledata.sample_modules("identity")
+    assert sorted(m.__name__ for m in identity) == ["sampledata.entra_id", "sampledata.google_workspace"]
+    assert sampledata.samples_module("no_such_connector") is None
     for m in mods:
-        assert m.__name__.startswith("connectors.") and m.__name__.endswith(".samples")
         assert m.BENCH_SHAPE in m.SHAPES and callable(m.population) and callable(m.write_shape)
 
 

@@ -9,6 +9,7 @@ from connectors.base import Connector, MapContext, Unwrapped
 from connectors.errors import NonEvent
 from connectors.gcp_audit import parse
 from connectors.gcp_audit.mapping import map_record
+from connectors.gcp_audit.options import GcsQuery, LoggingQuery, PubsubQuery
 from connectors.sources import SourceKind, SourceSpec
 from schemas.event import Format, Provider
 
@@ -54,8 +55,6 @@ def _pubsub(spec: SourceSpec) -> Any:
     return source(spec)
 
 
-_LOGS_PARAM = "audit logs to read: activity,data_access,system_event,policy (comma-separated; default all)"
-
 SOURCES: tuple[SourceKind, ...] = (
     SourceKind(
         kind="logging",
@@ -64,14 +63,7 @@ SOURCES: tuple[SourceKind, ...] = (
         example="logging:projects/my-project?logs=activity,policy",
         factory=_logging,
         time_range="required",
-        params={
-            "logs": _LOGS_PARAM,
-            "filter": "extra Logging query ANDed to the audit-log and time filter",
-            "slice": "time slice per paged query, read in parallel, e.g. 1h, 30m (default 1h)",
-            "page_size": "entries per page, at most 1000 (default 1000)",
-            "rpm": "entries.list requests a minute per worker process (default 60, the API's read quota)",
-            "endpoint": "API endpoint for a local stand-in (then unauthenticated); default the public API",
-        },
+        options_model=LoggingQuery,
     ),
     SourceKind(
         kind="gcs",
@@ -79,7 +71,7 @@ SOURCES: tuple[SourceKind, ...] = (
         summary="hourly files of a log sink to Cloud Storage (cloudaudit.googleapis.com/LOG/YYYY/MM/DD/)",
         example="gcs:my-audit-sink-bucket/org-sink?logs=activity",
         factory=_gcs,
-        params={"logs": _LOGS_PARAM},
+        options_model=GcsQuery,
     ),
     SourceKind(
         kind="pubsub",
@@ -88,9 +80,6 @@ SOURCES: tuple[SourceKind, ...] = (
         example="pubsub:projects/my-project/subscriptions/audit-logs",
         factory=_pubsub,
         time_range="none",
-        params={
-            "ack_deadline": "seconds each lease extension asks for while a batch is in work (10-600, default 60)",
-            "max_lease": "seconds after which a message is no longer extended (default 3600)",
-        },
+        options_model=PubsubQuery,
     ),
 )

@@ -10,10 +10,9 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from connectors.gcp_audit.options import AUDIT_LOGS  # noqa: F401  (the names, where they were)
 from connectors.sources import SourceError, SourceSpec
 
-# The Cloud Audit Logs a log sink or the Logging API can hold, by the short name users type.
-AUDIT_LOGS: tuple[str, ...] = ("activity", "data_access", "system_event", "policy")
 AUDIT_LOG_PREFIX = "cloudaudit.googleapis.com"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
@@ -34,21 +33,6 @@ def utc(t: datetime) -> datetime:
 def rfc3339(t: datetime) -> str:
     """The timestamp literal the Logging filter language compares with (UTC, microseconds)."""
     return utc(t).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_logs(spec: SourceSpec) -> tuple[str, ...]:
-    """``logs=activity,data_access`` -> the audit log names to read (default: all four)."""
-    raw = spec.param("logs")
-    if raw is None or raw.strip() in ("", "all"):
-        return AUDIT_LOGS
-    names = tuple(dict.fromkeys(n.strip().lower() for n in raw.split(",") if n.strip()))
-    unknown = [n for n in names if n not in AUDIT_LOGS]
-    if unknown or not names:
-        raise SourceError(
-            f"{spec.kind} logs={raw!r}: unknown audit log {', '.join(unknown) or raw!r} "
-            f"(choose from {', '.join(AUDIT_LOGS)}, comma-separated, or all)"
-        )
-    return names
 
 
 def parse_duration(spec: SourceSpec, name: str, default: str, minimum: float = 1.0) -> timedelta:

@@ -32,7 +32,9 @@ from typing import Any
 
 import apache_beam as beam
 
-from connectors.gcp_audit.read_common import AUDIT_LOG_PREFIX, describe, parse_logs, time_range
+from connectors.gcp_audit.options import GcsQuery
+from connectors.gcp_audit.read_common import AUDIT_LOG_PREFIX, describe, time_range
+from connectors.options import parse_options
 from connectors.sources import Blob, Delivery, SourceError, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,8 @@ def options_from_spec(spec: SourceSpec) -> GcsOptions:
         raise SourceError(f"gcs target {spec.target!r} does not start with a bucket name (gcs:BUCKET[/PREFIX])")
     prefix = prefix.strip("/")
     start, end = time_range(spec, required=False)
-    return GcsOptions(bucket, f"{prefix}/" if prefix else "", parse_logs(spec), start, end)
+    logs = parse_options(GcsQuery, spec.params, f"source {spec.kind!r}").logs
+    return GcsOptions(bucket, f"{prefix}/" if prefix else "", logs, start, end)
 
 
 # --- plain functions -------------------------------------------------------------------------------

@@ -42,16 +42,15 @@ import apache_beam as beam
 import orjson
 
 from connectors.backoff import backoff_delay, retry_after_seconds
+from connectors.gcp_audit.options import LoggingQuery
 from connectors.gcp_audit.read_common import (
     AUDIT_LOG_PREFIX,
     describe,
-    parse_duration,
-    parse_int,
-    parse_logs,
     rfc3339,
     safe_text,
     time_range,
 )
+from connectors.options import parse_options
 from connectors.sources import Blob, SourceError, SourceSpec
 from connectors.timeutil import time_slices
 
@@ -97,22 +96,17 @@ def options_from_spec(spec: SourceSpec) -> LoggingOptions:
         )
     start, end = time_range(spec, required=True)
     assert start is not None and end is not None
-    endpoint = spec.param("endpoint")
-    if endpoint is not None:
-        endpoint = endpoint.rstrip("/")
-        if not endpoint.startswith(("http://", "https://")):
-            raise SourceError(f"logging endpoint={endpoint!r} is not an http(s):// URL")
-    extra = spec.param("filter")
+    query = parse_options(LoggingQuery, spec.params, f"source {spec.kind!r}")
     return LoggingOptions(
         resource=resource,
-        logs=parse_logs(spec),
+        logs=query.logs,
         start=start,
         end=end,
-        extra_filter=extra.strip() if extra and extra.strip() else None,
-        slice=parse_duration(spec, "slice", "1h", minimum=1),
-        page_size=parse_int(spec, "page_size", 1000, upper=1000),
-        endpoint=endpoint,
-        rpm=parse_int(spec, "rpm", 60, upper=6000),
+        extra_filter=query.filter or None,
+        slice=query.slice,
+        page_size=query.page_size,
+        endpoint=query.endpoint.rstrip("/") if query.endpoint else None,
+        rpm=query.rpm,
     )
 
 

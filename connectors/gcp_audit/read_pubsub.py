@@ -30,7 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.gcp_audit.read_common import describe, parse_int
+from connectors.gcp_audit.options import PubsubQuery
+from connectors.gcp_audit.read_common import describe
+from connectors.options import parse_options
 from connectors.sources import Delivery, SourceError, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,8 @@ def options_from_spec(spec: SourceSpec) -> PubSubOptions:
         raise SourceError(
             f"pubsub target {spec.target!r} is not a subscription name projects/PROJECT/subscriptions/NAME"
         )
-    return PubSubOptions(
-        subscription=sub,
-        ack_deadline=parse_int(spec, "ack_deadline", 60, lower=10, upper=600),
-        max_lease=float(parse_int(spec, "max_lease", 3600, lower=10, upper=7 * 86400)),
-    )
+    query = parse_options(PubsubQuery, spec.params, f"source {spec.kind!r}")
+    return PubSubOptions(subscription=sub, ack_deadline=query.ack_deadline, max_lease=float(query.max_lease))
 
 
 def message_location(subscription: str, message_id: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterable
 
 _LOCK = threading.Lock()
@@ -32,6 +33,9 @@ class AckLedger:
         self._waiting: dict[str, set[int]] = {}  # token -> rounds waiting for it
         self._open: dict[int, int] = {}  # round -> tokens it still waits for
         self._done: list[int] = []
+        # When a stage last reported something durable (wall clock): the end of the run's last write,
+        # for the summary's rate.
+        self.last_durable: float | None = None
 
     def register(self, round_: int, tokens: Iterable[str]) -> None:
         with _LOCK:
@@ -46,6 +50,7 @@ class AckLedger:
 
     def durable(self, tokens: Iterable[str]) -> None:
         with _LOCK:
+            self.last_durable = time.time()
             for token in tokens:
                 for round_ in self._waiting.pop(token, ()):
                     self._release(round_)

@@ -31,6 +31,7 @@ from pipelines.manifest import (
     relative_path,
     write_manifest,
 )
+from pipelines.metrics import mark_clock
 from pipelines.read import DEADLETTERS
 from pipelines.settings import Settings, StreamSettings
 from pipelines.spill import SpilledEvent, canonical_line
@@ -123,6 +124,7 @@ class PaneStore:
             yield blob
         if listed:  # the pane's own manifest (cloudaudit verify): written last, named like the pane's files
             write_manifest(self._layout.root, pane_manifest_name(files.suffix, shard), listed)
+        mark_clock(names.LAST_WRITE)
         # Committed: the deliveries that carried these events may be acknowledged (local runner).
         acks.durable(run_id, [acks.event_token(e[0]) for events in groups.values() for e in events])
 

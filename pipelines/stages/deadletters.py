@@ -15,7 +15,9 @@ from apache_beam import coders
 from pipelines.layout import Layout
 from pipelines.local import acks
 from pipelines.manifest import KIND_DEADLETTERS, write_manifest
+from pipelines.metrics import mark_clock
 from pipelines.stages.cold import write_listed
+from pipelines.summary import LAST_WRITE
 
 
 class WriteJsonLines(beam.PTransform):
@@ -49,6 +51,7 @@ class WriteDeadLettersFn(beam.DoFn):
             self._layout, KIND_DEADLETTERS, path, blob if blob.endswith(b"\n") else blob + b"\n"
         )
         write_manifest(self._layout.root, f"{self._layout.run_id}-d{digest}", [entry])
+        mark_clock(LAST_WRITE)
         acks.durable(self._layout.run_id, [acks.blob_token(blob)])  # its deliveries may be acked (local)
 
 

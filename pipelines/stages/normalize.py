@@ -18,6 +18,8 @@ from apache_beam.utils.timestamp import Timestamp
 
 from enrichers.config import EnrichmentConfig
 from enrichers.context import EnrichmentContext, load_context
+from pipelines import summary as names
+from pipelines.metrics import mark_clock
 from pipelines.read import FileReader, partition_key
 from pipelines.settings import MICROS, Settings, StreamSettings
 from pipelines.sources import blob_parts
@@ -131,6 +133,7 @@ class NormalizeBlobsFn(beam.DoFn):
         self._reader.reset()
         self._reader.enrichment = self._enrichment.current()
         location, data, error = blob_parts(element)
+        mark_clock(names.FIRST_READ)
         outputs = list(self._reader.read_blob(location, data, error))
         outputs.extend(self._reader.flush())
         for tag, value in outputs:

@@ -26,6 +26,7 @@ from connectors.sources import Delivery, SourceError, SourceSpec, StreamSource, 
 from enrichers.config import EnrichmentConfig
 from pipelines import summary as names
 from pipelines.errors import UsageError
+from pipelines.metrics import mark_clock
 from pipelines.settings import MICROS, Settings, StreamSettings
 from pipelines.sources import describe
 from pipelines.stages.normalize import (
@@ -65,6 +66,7 @@ class LoopStats:
     ack_failures: int = 0
     watermark_us: int | None = None
     started: float = field(default_factory=time.monotonic)
+    first_read: float | None = None  # when the first delivery was read (wall clock, for the summary's rate)
 
 
 class SourceRounds:
@@ -92,6 +94,10 @@ class SourceRounds:
         self._pending_parts: dict[Any, list[Delivery]] = {}
 
     def normalize_round(self, polled: list[tuple[int, Delivery]]) -> list[TimestampedValue]:
+        if polled:  # the run's first read is the earliest of these (the summary's rate)
+            mark_clock(names.FIRST_READ)
+            if self.stats.first_read is None:
+                self.stats.first_read = time.time()
         outputs: list[tuple[str, object]] = []
         self.reader.enrichment = self.enrichment.current()
         for i, delivery in polled:

@@ -27,7 +27,7 @@ from tests.pipelines.conftest import console_entry
 
 def make_input(folder: Path, events: int, seed: int = 5) -> set[str]:
     """Generated audit files (the project's sample generator) and the set of their event ids."""
-    from connectors.sampledata import generate
+    from sampledata import generate
 
     generate(str(folder), events, seed=seed, layout="bench")
     ids: set[str] = set()

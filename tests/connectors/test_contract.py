@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,13 +129,14 @@ def test_ids_are_stable_across_wire_shapes(connector: Connector) -> None:
 
 
 def _sample_dir(connector: Connector) -> Path | None:
-    pkg = type(connector).__module__.rsplit(".", 1)[0] if "." in type(connector).__module__ else ""
-    for name in (f"connectors.{connector.name}.samples", f"{pkg}.samples"):
-        if importlib.util.find_spec(name) is not None:
-            cloud = importlib.import_module(name).CLOUD
-            d = SAMPLES / cloud
-            return d if d.is_dir() else None
-    return None
+    """The bundled samples of a connector, found by its name (``sampledata/<name>.py``), if it has any."""
+    from sampledata import samples_module
+
+    module = samples_module(connector.name)
+    if module is None:
+        return None
+    d = SAMPLES / module.CLOUD
+    return d if d.is_dir() else None
 
 
 @pytest.mark.parametrize("connector", CONNECTORS, ids=IDS)

@@ -1,7 +1,6 @@
 """The demo's enrichment reference data (examples/reference/, used by `make demo`) stays true to samples/.
 
-Every identifier in the reference files was taken from the bundled samples (connectors/sampledata.py and
-connectors/*/samples.py, seed 7). When the generator changes, this test says so: the person who acts in
+Every identifier in the reference files was taken from the bundled samples (sampledata/, seed 7). When the generator changes, this test says so: the person who acts in
 all three clouds must still be found in each of them, every sample account/project/subscription must be
 in the inventory, and the demo's indicators and internal networks must still match sample addresses.
 Plain functions over the files (the connectors' Normalizer and the enrichment context), no Beam.

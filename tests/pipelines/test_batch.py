@@ -57,6 +57,8 @@ def check_output_tree(out: Path, summary: Summary) -> list[dict]:
     """What must hold for any run: returns the SIEM events."""
     assert summary.invariant_holds, summary.invariant_text()
     assert summary.ok, summary.problems
+    # The stages measured the processing (first read to last write): on one worker or several processes.
+    assert 0 < summary.processing_seconds <= summary.elapsed_seconds and summary.startup_seconds >= 0
     leftovers = [p for p in out.rglob("*") if any(s in p.name for s in ("beam-temp", ".temp", "_tmp-"))]
     assert leftovers == []
 

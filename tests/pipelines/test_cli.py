@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -153,16 +154,35 @@ def test_run_through_the_console_entry(cloudaudit: Run, mixed_input: dict[str, P
     assert p.returncode == 0, p.stderr
     assert p.stderr.startswith("cloudaudit: matched 11 files")
     assert "invariant" in p.stdout and ": holds" in p.stdout
+    # The rate is over processing only (first read to last write), start-up apart.
+    assert re.search(r"[\d,]+ records/s over [\d.]+s of processing \(first read to last write\), after "
+                     r"[\d.]+s of start-up", p.stdout.splitlines()[0]), p.stdout.splitlines()[0]
     summary = orjson.loads((out / "_summary.json").read_bytes())
     assert summary["invariant"]["holds"] and summary["files_read"] == 11
+    assert 0 < summary["processing_seconds"] <= summary["elapsed_seconds"] and summary["startup_seconds"] > 0
+    assert summary["events_per_second"] == round(summary["records_read"] / summary["processing_seconds"], 1)
     assert summary["deadletters_total"] > 0
     assert list(out.glob("siem/*.jsonl")) and list(out.glob("deadletters/*.jsonl"))
 
 
 def test_generate_is_wired(cloudaudit: Run, tmp_path: Path) -> None:
-    pytest.importorskip("connectors.sampledata")
     p = cloudaudit("generate", "--out", str(tmp_path / "samples"), "--events", "60", "--seed", "3")
     assert p.returncode == 0, p.stderr
     manifest = orjson.loads(p.stdout)
     assert manifest["seed"] == 3 and manifest["events"] == 60
     assert any((tmp_path / "samples").rglob("*"))
+
+
+def test_generate_without_the_generators_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """As from a wheel, which leaves sampledata/ out: no module, and no checkout beside the package."""
+    monkeypatch.setitem(sys.modules, "sampledata", None)  # importing it fails as when it is absent
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages" / "pipelines" / "cli.py"))
+    assert cli.main(["generate", "--out", str(tmp_path / "samples")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "cloudaudit: error: cloudaudit generate needs the sample generators (sampledata/), which are in a "
+        "source checkout, not in an installed wheel: run it from a checkout of the repository"
+    ]
+    assert not (tmp_path / "samples").exists()

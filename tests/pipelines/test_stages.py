@@ -23,7 +23,7 @@ from pipelines.read import DEADLETTERS, SEGMENTS, FileReader, partition_key
 from pipelines.settings import DEFAULT_RUNNER, Settings
 from pipelines.spill import SpilledEvent, canonical_line, encode_event, read_segment, write_spill
 from pipelines.store import SIEM, PartitionStore, events_table
-from pipelines.summary import Summary, format_summary, from_counters
+from pipelines.summary import Summary, format_summary, from_counters, pipeline_times
 from schemas.arrow import arrow_schema
 from schemas.deadletter import DeadLetter
 from schemas.event import Event
@@ -248,6 +248,21 @@ def test_summary_from_counters_and_invariant() -> None:
     assert not lost.invariant_holds and not lost.ok
     assert "VIOLATED: +1 unaccounted" in lost.invariant_text()
     assert not Summary(records_read=0, problems=["left over"]).ok
+
+
+def test_the_rate_is_over_processing_time_only() -> None:
+    """Start-up (the command's checks, the runner starting) is apart; worker clocks a little off this
+    process's stay within the run; without both marks no rate is claimed."""
+    times = pipeline_times(started=100.0, ended=110.0, first_read=103.0, last_write=108.0, begun=98.0)
+    assert times == {"elapsed_seconds": 10.0, "processing_seconds": 5.0, "startup_seconds": 5.0}
+    s = Summary(run_id="R", runner="FnApiRunner", records_read=1000, **times)
+    assert s.events_per_second == 200.0
+    assert "200 records/s over 5.0s of processing (first read to last write), after 5.0s of start-up" in format_summary(s)
+    skewed = pipeline_times(started=100.0, ended=110.0, first_read=99.5, last_write=110.4)
+    assert skewed == {"elapsed_seconds": 10.0, "processing_seconds": 10.0, "startup_seconds": 0.0}
+    unmeasured = Summary(records_read=5, **pipeline_times(100.0, 104.0, None, None))
+    assert unmeasured.events_per_second == 0.0
+    assert "pipeline time 4.0s (start-up included; no processing time measured)" in format_summary(unmeasured)
 
 
 def test_pipeline_options_default_to_the_local_fnapi_runner() -> None:

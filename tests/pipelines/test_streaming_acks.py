@@ -110,6 +110,8 @@ def test_deliveries_are_acknowledged_only_after_their_events_are_committed(tmp_p
     assert sorted(source.acked) == sorted(["m0.jsonl", "m1.jsonl", "m2.jsonl", "m3.jsonl", "m9_bad.jsonl"])
     assert source.early == []
     assert len(parquet_ids(out)) == 20 and list(q.iterdir()) == []
+    # The rate's processing time: from the loop's first read to the last write its ledger heard of.
+    assert 0 < summary.processing_seconds <= summary.elapsed_seconds and summary.startup_seconds >= 0
     # Streaming runs take the output's lock and keep a summary per run, as batch runs do.
     assert not (out / "_run.lock").exists()
     assert (out / "cold" / "_manifests" / f"{summary.run_id}.summary.json").exists()

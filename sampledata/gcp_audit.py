@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from connectors.sampledata import RollingFiles, lottery
+from sampledata import RollingFiles, lottery
 
 if TYPE_CHECKING:
-    from connectors.sampledata import GenContext, Person
+    from sampledata import GenContext, Person
 
 CLOUD = "gcp"
 SHARE = 0.30
@@ -183,7 +183,7 @@ def population(rng: random.Random, people: Sequence[Person]) -> Population:
             f"2001:db8:77{rng.randrange(10, 99)}:{hexid(4)}::{hexid(2)}",
         ]
         mine = rng.sample(projects, k=rng.randint(1, 3))
-        auth = {"principalEmail": person.email, "principalSubject": f"user:{person.email}"}
+        auth: dict[str, Any] = {"principalEmail": person.email, "principalSubject": f"user:{person.email}"}
         callers.append((Caller("user", auth, ips, human_uas, human_ops, mine), 3.0 if person.admin else 2.0))
         if person.admin:
             # Admins impersonate the Terraform service account instead of holding its key.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from connectors.sampledata import GenContext, Person
+    from sampledata import GenContext, Person
 
 CLOUD = "entra"
 PLANE = "identity"
@@ -26,8 +26,8 @@ _UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like
 
 
 def _azure_population(people: Sequence[Person], seed: int) -> Any:
-    from connectors.azure_activity import samples as az
-    from connectors.sampledata import stable_seed
+    from sampledata import azure_activity as az
+    from sampledata import stable_seed
 
     return az.population(random.Random(stable_seed(seed, "azure", "population")), people)
 

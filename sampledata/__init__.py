@@ -4,9 +4,11 @@
 each cloud, over its wire shapes in fixed proportions, under the paths the clouds really use (CloudTrail
 S3 keys, GCS sink objects, Azure storage-export blobs, ...). The same seed gives the same bytes.
 
-The cloud-specific parts live beside each connector, in ``connectors/<source>/samples.py``, so a new
-log source brings its own samples: this module finds them through the connector registry and only
-allocates counts, derives the random streams, writes files and keeps the books. A samples module has:
+This package is for a source checkout (the demo, the tests, the benchmarks): it is not in the installed
+wheel. The cloud-specific parts are one module per connector, named after it (``sampledata/<connector
+name>.py``, e.g. ``sampledata/aws_cloudtrail.py``), so a new log source brings its own samples: this module
+finds them through the connector registry and only allocates counts, derives the random streams, writes
+files and keeps the books. A samples module has:
 
 - ``CLOUD`` (e.g. ``"aws"``), ``SHARE`` (its weight among the clouds), ``SHAPES`` (wire shape -> weight
   inside the cloud) and ``BENCH_SHAPE`` (the one shape ``layout="bench"`` writes, in a few large files);
@@ -421,6 +423,12 @@ class Books:
 # --- discovery and allocation -------------------------------------------------------------------------
 
 
+def samples_module(connector_name: str) -> ModuleType | None:
+    """The samples of the connector named ``connector_name`` (``sampledata.<name>``), if it has any."""
+    name = f"{__name__}.{connector_name}"
+    return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
+
+
 def sample_modules(plane: str = "cloud") -> list[ModuleType]:
     """The ``samples`` module of every registered connector that has one, in registry order.
 
@@ -431,13 +439,9 @@ def sample_modules(plane: str = "cloud") -> list[ModuleType]:
 
     out = []
     for c in connectors():
-        pkg = type(c).__module__.rsplit(".", 1)[0] if "." in type(c).__module__ else type(c).__module__
-        for name in (f"connectors.{c.name}.samples", f"{pkg}.samples"):
-            if importlib.util.find_spec(name) is not None:
-                mod = importlib.import_module(name)
-                if mod not in out and getattr(mod, "PLANE", "cloud") == plane:
-                    out.append(mod)
-                break
+        mod = samples_module(c.name)
+        if mod is not None and mod not in out and getattr(mod, "PLANE", "cloud") == plane:
+            out.append(mod)
     return out
 
 
@@ -679,11 +683,11 @@ def write_samples(out_dir: str, events: int = SAMPLES_EVENTS, seed: int = DEFAUL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m connectors.sampledata OUT [--events N] [--seed S] [--layout real|bench] [--malformed]``;
-    ``python -m connectors.sampledata samples --samples`` rewrites the bundled demo set."""
+    """``python -m sampledata OUT [--events N] [--seed S] [--layout real|bench] [--malformed]``;
+    ``python -m sampledata samples --samples`` rewrites the bundled demo set."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m connectors.sampledata", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m sampledata", description=main.__doc__)
     p.add_argument("out_dir")
     p.add_argument("--events", type=int, default=SAMPLES_EVENTS)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -698,7 +702,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     m = {k: v for k, v in m.items() if k != "files"}
     print(orjson.dumps(m, option=orjson.OPT_INDENT_2).decode())
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from connectors.sampledata import GenContext, Person
+    from sampledata import GenContext, Person
 
 CLOUD = "workspace"
 PLANE = "identity"
@@ -75,7 +75,7 @@ def write_identity(ctx: GenContext, people: Sequence[Person], seed: int) -> None
         ctx.write(rel, ctx.jsonl(recs), len(recs))
 
     admins = [p for p in signers if p.admin][:3]
-    items = []
+    items: list[dict[str, Any]] = []
     for i, admin in enumerate(admins):
         ns = next(t)
         target = signers[-1 - i]

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connectors.sampledata import RollingFiles, lottery
+from sampledata import RollingFiles, lottery
 
 if TYPE_CHECKING:
-    from connectors.sampledata import GenContext, Person
+    from sampledata import GenContext, Person
 
 CLOUD = "aws"
 SHARE = 0.45
@@ -1045,7 +1045,7 @@ def record(c: GenContext, pop: Population, account: str, region: str, t: int) ->
     ident = p.identity
     if p.issuer is not None:
         created = t - int(rnd() * 3_000_000_000_000)
-        ctx_attrs = {"creationDate": c.iso_s(created if created > 0 else 0), "mfaAuthenticated": p.mfa}
+        ctx_attrs: dict[str, Any] = {"creationDate": c.iso_s(created if created > 0 else 0), "mfaAuthenticated": p.mfa}
         ident = {
             **ident,
             "sessionContext": {
@@ -1060,10 +1060,10 @@ def record(c: GenContext, pop: Population, account: str, region: str, t: int) ->
         if op.name == "ConsoleLogin":  # signing in: no credentials yet
             ident = {k: v for k, v in ident.items() if k != "accessKeyId"}
         else:
-            created = c.iso_s(max(t - 600_000_000_000, 0))
+            created_text = c.iso_s(max(t - 600_000_000_000, 0))
             ident = {
                 **ident,
-                "sessionContext": {"attributes": {"creationDate": created, "mfaAuthenticated": "true"}},
+                "sessionContext": {"attributes": {"creationDate": created_text, "mfaAuthenticated": "true"}},
             }
     elif op.event_type == "AwsServiceEvent":  # the service acting on its own schedule, for nobody
         ident = {"accountId": account, "invokedBy": op.source}

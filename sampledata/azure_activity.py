@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from connectors.sampledata import RollingFiles, lottery
+from sampledata import RollingFiles, lottery
 
 if TYPE_CHECKING:
-    from connectors.sampledata import GenContext, Person
+    from sampledata import GenContext, Person
 
 CLOUD = "azure"
 SHARE = 0.25
@@ -693,7 +693,7 @@ def operation(c: GenContext, pop: Population, t: int) -> Operation:
     claims = {**p.claims, "iat": str(iat), "nbf": str(iat), "exp": str(iat + 4500)}
     if "ipaddr" in claims:
         claims["ipaddr"] = ip
-    evidence = {
+    evidence: dict[str, str] | None = {
         "role": p.role,
         "roleAssignmentScope": f"/subscriptions/{sub.id}",
         "roleAssignmentId": c.hex(32),
@@ -1000,10 +1000,10 @@ def _write_eventhub(n: int, c: GenContext, pop: Population) -> None:
     """Event Hub messages of the diagnostic setting, one ``{"records": [...]}`` body a line, hourly files
     per partition (the layout a consumer archiving the hub would write)."""
     ymd = c.day.strftime("%Y/%m/%d")
-    parts = [
-        RollingFiles(c, lambda h, _i, p=p: f"azure/eventhub/acme-logs-ns/insights-activity-logs/{p}/{ymd}/{h:02d}/00/00.json")
-        for p in range(2)
-    ]
+    def partition_path(p: int) -> Callable[[int, int], str]:
+        return lambda h, _i: f"azure/eventhub/acme-logs-ns/insights-activity-logs/{p}/{ymd}/{h:02d}/00/00.json"
+
+    parts = [RollingFiles(c, partition_path(p)) for p in range(2)]
     batches: list[list[Row]] = [[], []]
     sizes = [0, 0]
     hours = [-1, -1]
@@ -1039,9 +1039,7 @@ def _write_storage(n: int, c: GenContext, pop: Population) -> None:
         out = subs.get(row.sub)
         if out is None:
             base = f"azure/stacmeauditlogs/insights-activity-logs/resourceId=/SUBSCRIPTIONS/{row.sub.upper()}"
-            out = subs[row.sub] = RollingFiles(
-                c, lambda h, _i, base=base: f"{base}/y={y}/m={m:02d}/d={d:02d}/h={h:02d}/m=00/PT1H.json"
-            )
+            out = subs[row.sub] = RollingFiles(c, _hour_blob_path(base, y, m, d))
         _add(out, row.t // HOUR_NS, row)
     for sub in sorted(subs):
         subs[sub].close()
@@ -1103,3 +1101,8 @@ def _write_bench(n: int, c: GenContext, pop: Population) -> None:
     for row in _rows(c, pop, n, diagnostic_record):
         _add(out, 0, row)
     out.close()
+
+
+def _hour_blob_path(base: str, y: int, m: int, d: int) -> Callable[[int, int], str]:
+    """(hour, part) -> the storage export's PT1H.json blob of that hour under ``base``."""
+    return lambda h, _i: f"{base}/y={y}/m={m:02d}/d={d:02d}/h={h:02d}/m=00/PT1H.json"
