@@ -52,7 +52,7 @@ def parse_time(value: object, field: str) -> tuple[datetime, str | None]:
         else:
             tz = dt.tzinfo
             if tz is None:
-                dt = dt.replace(tzinfo=UTC)
+                dt = datetime.combine(dt, dt.time(), UTC)  # replace(tzinfo=UTC), without its keyword parsing
             elif tz is not UTC:
                 dt = dt.astimezone(UTC)
             if dt < EARLIEST or dt > _latest_acceptable():
@@ -81,7 +81,7 @@ def parse_time(value: object, field: str) -> tuple[datetime, str | None]:
             dt = datetime.fromisoformat(iso)
         except ValueError as exc:
             raise MappingError("bad_time", f"{field}={_short(value)} is not an ISO 8601 timestamp") from exc
-        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        dt = datetime.combine(dt, dt.time(), UTC) if dt.tzinfo is None else dt.astimezone(UTC)
     else:
         raise MappingError("bad_time", f"{field} is a {type(value).__name__}, not a timestamp")
     if dt < EARLIEST or dt > _latest_acceptable():
