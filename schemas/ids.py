@@ -9,6 +9,7 @@ too). Same input, same id: sinks use it for idempotent writes and the pipeline t
 from __future__ import annotations
 
 from hashlib import blake2b
+from typing import Any
 
 
 def event_id(fmt: str, native_id: str | None, *parts: object) -> str:
@@ -16,11 +17,12 @@ def event_id(fmt: str, native_id: str | None, *parts: object) -> str:
     # One update over the joined text: the same bytes as feeding the parts one by one, half the calls.
     # The parts are nearly always plain strings: they are joined as they are, and only otherwise each
     # goes through str() (None as ""), which gives the same text.
+    texts: tuple[Any, ...] = parts
     for p in parts:
         if type(p) is not str:
-            parts = tuple("" if p is None else str(p) for p in parts)
+            texts = tuple("" if p is None else str(p) for p in parts)
             break
-    text = "\x1f".join((fmt, native_id or "", *parts))
+    text = "\x1f".join((fmt, native_id or "", *texts))
     try:
         data = text.encode()  # strict UTF-8 is the codec's fast path; it differs only on lone surrogates
     except UnicodeEncodeError:
