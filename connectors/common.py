@@ -152,7 +152,14 @@ def ip_or_domain(value: str | None) -> tuple[str | None, str | None]:
 
 def compact_json(value: Any) -> str | None:
     """Request/response parameters as compact JSON text (None for absent or empty)."""
-    if value is None or value == {} or value == []:
+    if type(value) is dict:  # the common case: an object straight from the parser
+        if not value:
+            return None
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            pass
+    elif value is None or value == {} or value == []:
         return None
     if isinstance(value, str):
         return value
@@ -250,10 +257,21 @@ def values_at(doc: Any, keys: tuple[str, ...]) -> list[Any]:
 
 def texts_at(doc: Any, keys: tuple[str, ...]) -> list[str]:
     """The text values at ``keys`` (numbers as text, objects skipped), in order, without repeats."""
-    if len(keys) == 1 and type(doc) is dict:  # the common case: one key holding a string
-        v = doc.get(keys[0])
-        if type(v) is str:
-            return [v] if v else []
+    # The common case first: objects all the way down to one string, or a key that is not there. Only a
+    # list or JSON text on the way (or a number at the end) takes the general walk below.
+    node = doc
+    for key in keys:
+        if type(node) is not dict:
+            if node is None:
+                return []
+            break
+        v = node.get(key)
+        node = _child(node, key) if v is None else v
+    else:
+        if type(node) is str:
+            return [node] if node else []
+        if node is None:
+            return []
     out: list[str] = []
     for v in values_at(doc, keys):
         t = v if isinstance(v, str) else (str(v) if isinstance(v, int) and not isinstance(v, bool) else None)

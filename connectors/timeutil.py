@@ -42,6 +42,26 @@ def parse_time(value: object, field: str) -> tuple[datetime, str | None]:
     as numbers. The original text returned is the one given, untouched.
     Raises MappingError naming the field when the value is missing, unreadable or absurd.
     """
+    if type(value) is str:
+        # The common case first: ISO text that fromisoformat reads as it is (it rejects surrounding
+        # blanks and " UTC", which take the general path below), already in UTC or zone-less.
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            tz = dt.tzinfo
+            if tz is None:
+                dt = datetime.combine(dt, dt.time(), UTC)  # replace(tzinfo=UTC), without its keyword parsing
+            elif tz is not UTC:
+                dt = dt.astimezone(UTC)
+            if dt < EARLIEST or dt > _latest_acceptable():
+                raise MappingError("absurd_time", f"{field}={_short(value)} is outside {EARLIEST.year}..now")
+            # _finer_than_microseconds, inline: seven digits after the dot.
+            dot = value.find(".")
+            if dot >= 0 and len(value) - dot > 7 and value[dot + 1 : dot + 8].isdigit():
+                return dt, value
+            return dt, None
     if value is None or value == "":
         raise MappingError("missing_time", f"no timestamp in {field}")
     text: str | None = None
@@ -61,7 +81,7 @@ def parse_time(value: object, field: str) -> tuple[datetime, str | None]:
             dt = datetime.fromisoformat(iso)
         except ValueError as exc:
             raise MappingError("bad_time", f"{field}={_short(value)} is not an ISO 8601 timestamp") from exc
-        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        dt = datetime.combine(dt, dt.time(), UTC) if dt.tzinfo is None else dt.astimezone(UTC)
     else:
         raise MappingError("bad_time", f"{field} is a {type(value).__name__}, not a timestamp")
     if dt < EARLIEST or dt > _latest_acceptable():

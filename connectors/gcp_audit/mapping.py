@@ -65,16 +65,27 @@ def _id_text(value: Any) -> str | None:
 
 def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
     p, shape, path = payload_and_shape(record, ctx.envelope)
-    method = _s(p.get("methodName"))
-    if method is None:
-        raise MappingError("missing_operation", f"no {path}.methodName: the entry does not say what was done")
+    # Text and objects where they belong are taken inline (type() is); _s and _d handle the rest.
+    method = p.get("methodName")
+    if type(method) is not str or not method:
+        method = _s(method)
+        if method is None:
+            raise MappingError("missing_operation", f"no {path}.methodName: the entry does not say what was done")
     when, id_time = when_from_entry(record, ctx)
 
-    log_name = _s(record.get("logName")) or _s(record.get("logname"))
+    log_name = record.get("logName")
+    if type(log_name) is not str or not log_name:
+        log_name = _s(log_name) or _s(record.get("logname"))
     log = log_info(log_name) if log_name else _NO_LOG
-    resource = _d(record.get("resource"))
-    labels = _d(resource.get("labels"))
-    service = _s(p.get("serviceName")) or _s(record.get("serviceName"))  # Panther hoists it at times
+    resource = record.get("resource")
+    if type(resource) is not dict:
+        resource = _d(resource)
+    labels = resource.get("labels")
+    if type(labels) is not dict:
+        labels = _d(labels)
+    service = p.get("serviceName")
+    if type(service) is not str or not service:
+        service = _s(service) or _s(record.get("serviceName"))  # Panther hoists it at times
     action, short, activity, svc = operation_names(method, service or _s(labels.get("service")))
 
     perms = permission_facts(p.get("authorizationInfo"), log.kind)
@@ -84,11 +95,15 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
     if isinstance(meta, dict) and "identityDelegationChain" in meta and not who["delegation"]:
         who["delegation"] = delegation_from_metadata(meta.get("identityDelegationChain"), who["actor"])
     region = region_from_labels(labels, p)
-    rm = _d(p.get("requestMetadata"))
+    rm = p.get("requestMetadata")
+    if type(rm) is not dict:
+        rm = _d(rm)
 
-    insert_id = _id_text(record.get("insertId"))
-    if insert_id is None:
-        insert_id = _id_text(record.get("insertid"))
+    insert_id = record.get("insertId")
+    if type(insert_id) is not str or not insert_id:
+        insert_id = _id_text(insert_id)
+        if insert_id is None:
+            insert_id = _id_text(record.get("insertid"))
     # insertId is unique only within one log and timestamp (the corpus reuses them), so both go in.
     # The time is canonical (epoch seconds and nine fraction digits) so that the same entry read from a
     # GCS sink, a Pub/Sub sink or BigQuery gets the same id and deduplicates. Without an insertId only the
@@ -105,7 +120,9 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
     if response is None:
         response = p.get("responseJson")
 
-    resource_name = _s(p.get("resourceName"))
+    resource_name = p.get("resourceName")
+    if type(resource_name) is not str or not resource_name:
+        resource_name = _s(resource_name)
     resources = resources_from(resource_name, _s(resource.get("type")), labels, region)
     targets = _targets_for(action)
     if targets:
@@ -304,14 +321,19 @@ def category_for(svc: str, short: str, log_kind: str | None, perms: PermissionFa
     return category
 
 
-# Permission verbs that only read (bigquery.tables.getData is BigQuery's data read).
-_READ_VERBS = frozenset({"get", "list", "getData", "getIamPolicy"})
-
-
 class PermissionFacts(NamedTuple):
     read_only: bool | None
     typed: bool  # some AuthorizationInfo says its permissionType
     data: bool  # some permissionType is DATA_READ / DATA_WRITE
+
+
+# The twelve possible answers, built once.
+_PERMISSION_FACTS = {
+    (r, t, d): PermissionFacts(r, t, d) for r in (None, True, False) for t in (True, False) for d in (True, False)
+}
+
+# Permission verbs that only read (bigquery.tables.getData is BigQuery's data read).
+_READ_VERBS = frozenset({"get", "list", "getData", "getIamPolicy"})
 
 
 def permission_facts(authz: Any, log_kind: str | None) -> PermissionFacts:
@@ -321,9 +343,13 @@ def permission_facts(authz: Any, log_kind: str | None) -> PermissionFacts:
     DATA_READ, ADMIN_WRITE, DATA_WRITE); the Admin Activity and System Event logs, which by definition
     hold only changes; a Data Access entry whose permissions are all .get/.list reads. Otherwise None.
     """
+    if not authz:  # no authorizationInfo: the log alone says it
+        if log_kind == "activity" or log_kind == "system_event":
+            return _WRITE_UNTYPED
+        return _UNSAID
     typed = read_types = write_types = data = 0
     reads = writes = 0
-    if authz and isinstance(authz, list):
+    if isinstance(authz, list):
         for a in authz:
             if not isinstance(a, dict):
                 continue
@@ -352,7 +378,11 @@ def permission_facts(authz: Any, log_kind: str | None) -> PermissionFacts:
         read_only = False
     elif log_kind == "data_access" and reads and not writes:
         read_only = True
-    return PermissionFacts(read_only, typed > 0, data > 0)
+    return _PERMISSION_FACTS[read_only, typed > 0, data > 0]
+
+
+_WRITE_UNTYPED = _PERMISSION_FACTS[False, False, False]
+_UNSAID = _PERMISSION_FACTS[None, False, False]
 
 
 def outcome_from_status(status: Any, svc: str, short: str) -> tuple[str, dict[str, Any] | None]:
@@ -634,9 +664,13 @@ def who_from_authentication(
     auth: Any, log_kind: str | None, service: str | None, outcome: str
 ) -> tuple[dict[str, Any], str]:
     """The actor (principalEmail / principalSubject), its credential, and the delegation chain."""
-    a = _d(auth)
-    email = _s(a.get("principalEmail"))
-    subject = _s(a.get("principalSubject"))
+    a = auth if type(auth) is dict else _d(auth)
+    email = a.get("principalEmail")
+    if type(email) is not str or not email:
+        email = _s(email)
+    subject = a.get("principalSubject")
+    if subject is not None:
+        subject = _s(subject)
     if email or subject:
         facts = principal_facts(email, subject)
     elif log_kind == "system_event" and service:
@@ -650,7 +684,9 @@ def who_from_authentication(
 
     info = a.get("serviceAccountDelegationInfo")
     chain = delegation_chain(info) if info else []
-    key = _s(a.get("serviceAccountKeyName"))
+    key = a.get("serviceAccountKeyName")
+    if key is not None:
+        key = _s(key)
     if chain:
         # The acting principal closes the chain (schema: original caller first, acting principal last).
         chain.append({"id": facts.id, "type": facts.type, "name": facts.name, "email": email})
@@ -816,15 +852,19 @@ def source_from_caller(rm: dict[str, Any]) -> dict[str, Any]:
 def how_from_request_metadata(
     rm: dict[str, Any], record: dict[str, Any], actor_type: str, svc: str
 ) -> dict[str, Any]:
-    ua = _s(rm.get("callerSuppliedUserAgent"))
+    ua = rm.get("callerSuppliedUserAgent")
+    if type(ua) is not str or not ua:
+        ua = _s(ua)
     # A Google service agent's call is the service's, whatever library it used.
     client = "cloud_service" if actor_type == "cloud_service" else client_from_user_agent(ua)
     if client == "console" and svc == "k8s":
         client = "other"  # the Kubernetes API has no console: a browser agent there calls it directly
+    attributes = rm.get("requestAttributes")
+    operation = record.get("operation")
     return {
         "user_agent": ua,
         "client": client,
-        "request_id": _id_text(_d(rm.get("requestAttributes")).get("id")),
+        "request_id": _id_text(attributes.get("id")) if isinstance(attributes, dict) else None,
         # Long-running operations log their first and last entries with the same operation.id.
-        "correlation_id": _id_text(_d(record.get("operation")).get("id")),
+        "correlation_id": _id_text(operation.get("id")) if isinstance(operation, dict) else None,
     }
