@@ -78,6 +78,7 @@ class ChildRun:
     max_rss_bytes: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system of the child and the worker processes it waited for
 
 
 def run_child(argv: Sequence[str], cwd: Path = ROOT) -> ChildRun:
@@ -98,7 +99,12 @@ def run_child(argv: Sequence[str], cwd: Path = ROOT) -> ChildRun:
         # ru_maxrss is in KiB on Linux (bytes on macOS).
         rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
         return ChildRun(
-            p.returncode, wall, rss, out.read().decode(errors="replace"), err.read().decode(errors="replace")
+            p.returncode,
+            wall,
+            rss,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            usage.ru_utime + usage.ru_stime,
         )
 
 

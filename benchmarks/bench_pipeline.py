@@ -7,6 +7,15 @@ figure includes what a user waits for: start-up, reading, normalizing, deduplica
 lines, Parquet and the raw archive), and prints events/s over the wall time, the pipeline's own
 elapsed time, the child's peak RSS, and the run summary, checked against the generator's books.
 Target: >= 25,000 events/s end to end. Arguments after ``--`` go to ``cloudaudit run`` as they are.
+
+    python benchmarks/bench_pipeline.py --events 200000 --compare
+
+``--compare`` measures, on the same generated files in one run: the in-process rate (``Normalizer.stream``
+over every file in this process, CPU time: parse + map + validate), the pipeline on one worker process and
+on two (``--direct_num_workers``, multi-processing), and prints the ratios the throughput issue asks for:
+the pipeline's rate per CPU-second against the in-process rate (target >= 0.7; per CPU-second so that a
+busy neighbour does not count against either side), and the two-worker wall rate against the one-worker
+wall rate (target >= 1.7, only meaningful when the machine's second core is free).
 """
 
 from __future__ import annotations
@@ -48,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--workdir", default=None, help="where to make the temporary folder (default: system temp)"
     )
+    p.add_argument(
+        "--compare", action="store_true",
+        help="also measure the in-process rate and one against two worker processes on the same files",
+    )
     a = p.parse_args(args)
 
     print(f"bench_pipeline: {describe_setup()}")
@@ -61,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         data = root / "data"
         out = root / "out"
         m = generate_data(data, a.events, a.seed, a.layout)
+        if a.compare:
+            return compare(data, root, extra)
         argv_run = pipeline_argv(data, out, extra)
         print("running:", " ".join(argv_run[1:]))
         run = run_child(argv_run)
@@ -87,6 +102,49 @@ def main(argv: list[str] | None = None) -> int:
         print("summary vs generator books: " + ("match" if not problems else "; ".join(problems)))
         if summary.get("deadletters_total"):
             print(f"note: {summary['deadletters_total']:,} dead letters: {summary.get('deadletters')}")
+    return 0
+
+
+def in_process_rate(data: Path) -> tuple[int, float]:
+    """Records and CPU seconds of ``Normalizer.stream`` over every file under ``data``, in this process."""
+    import time
+
+    from connectors.normalize import Normalizer
+
+    n = Normalizer()
+    records = 0
+    t = time.process_time()
+    for path in sorted(p for p in data.rglob("*") if p.is_file()):
+        with open(path, "rb") as f:
+            for _ in n.stream(f, str(path)):
+                records += 1
+    return records, time.process_time() - t
+
+
+def compare(data: Path, root: Path, extra: list[str]) -> int:
+    records, cpu = in_process_rate(data)
+    base = records / cpu
+    print(f"in process (parse + map + validate, CPU time): {records:,} records, {base:,.0f} records/CPU-s")
+    walls: dict[int, float] = {}
+    for workers in (1, 2):
+        out = root / f"out-{workers}"
+        argv = pipeline_argv(data, out, [*extra, "--direct_num_workers", str(workers),
+                                         "--direct_running_mode", "multi_processing" if workers > 1 else "in_memory"])
+        run = run_child(argv)
+        summary = read_summary(out)
+        if run.returncode != 0 or summary is None:
+            print(f"the pipeline ({workers} workers) exited with status {run.returncode}")
+            print(run.stderr.strip()[-3000:])
+            return 1
+        n = summary["records_read"]
+        walls[workers] = n / run.wall_seconds
+        per_cpu = n / run.cpu_seconds if run.cpu_seconds else 0.0
+        print(
+            f"pipeline, {workers} worker(s): {n:,} records, wall {run.wall_seconds:.1f}s = {walls[workers]:,.0f}/s, "
+            f"CPU {run.cpu_seconds:.1f}s = {per_cpu:,.0f} records/CPU-s = {per_cpu / base:.2f} of in process "
+            f"(target >= 0.7), peak RSS {mib(run.max_rss_bytes)}"
+        )
+    print(f"scaling, 2 workers / 1 worker (wall): {walls[2] / walls[1]:.2f}x (target >= 1.7)")
     return 0
 
 

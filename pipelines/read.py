@@ -222,7 +222,7 @@ class FileReader:
             if self._event_count >= self.settings.batch_size or self._event_bytes >= SPILL_FLUSH_BYTES:
                 yield from self.flush_events()
             if self.starts is not None and self.starts.full:
-                yield from self.starts.flush()
+                yield from self.starts.flush(self.counts)
         elif isinstance(result, DeadLetter):
             self.counts[names.deadletter_counter(result.stage, result.code)] += 1
             result.reason, result.location = redact(result.reason), redact(result.location)
@@ -234,7 +234,7 @@ class FileReader:
         elif isinstance(result, NonEvent):
             if self.starts is not None and self.starts.take(result):  # held until the run's end
                 if self.starts.full:
-                    yield from self.starts.flush()
+                    yield from self.starts.flush(self.counts)
                 return
             self.counts[names.non_event_counter(result.kind)] += 1
         else:
@@ -244,7 +244,7 @@ class FileReader:
         yield from self.flush_events()
         yield from self.flush_deadletters()
         if self.starts is not None:
-            yield from self.starts.flush()
+            yield from self.starts.flush(self.counts)
 
     def flush_events(self) -> Iterator[Output]:
         if not self._events:

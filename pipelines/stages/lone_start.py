@@ -41,7 +41,7 @@ from connectors.azure_activity import AzureActivityConnector
 from connectors.azure_activity.lone_start import map_unresolved, operation_key
 from connectors.base import Connector, MapContext
 from connectors.errors import NonEvent
-from connectors.normalize import Normalizer
+from connectors.normalize import Normalizer, loads
 from enrichers.context import ReferenceData, context_for
 from pipelines import summary as names
 from pipelines.metrics import Counters
@@ -58,9 +58,11 @@ STARTS_FLUSH = 2_000  # held rows (events) a reader holds before it sends them o
 
 OpKey = int  # 64-bit digest of (operation, correlation id), both lower-cased
 # One held row: its rank (not a Start row, time as written, location; the least stands for the
-# operation), the record and its mapping context, and the intermediate rows of its operation seen.
+# operation), its mapping context (whose ``raw`` is the record's compact JSON: the record is parsed again
+# only if its operation turns out lone, so a held row costs its text, not a tree of Python objects), and
+# the intermediate rows of its operation seen.
 Rank = tuple[bool, str, str]
-Held = tuple[Rank, dict[str, Any], MapContext, int]
+Held = tuple[Rank, MapContext, int]
 Batch = tuple[dict[OpKey, Held], set[OpKey]]
 
 
@@ -81,13 +83,14 @@ def _better(a: Held, b: Held) -> Held:
     """The row that stands for a lone operation: a Start row before other rows, then the earliest; the
     row counts add up."""
     best = a if a[0] <= b[0] else b
-    return best[0], best[1], best[2], a[3] + b[3]
+    return best[0], best[1], a[2] + b[2]
 
 
-def to_event(record: dict[str, Any], ctx: MapContext, keep_raw: bool) -> Event | None:
-    """A held row as its operation's event with outcome unknown; None when it cannot be one (it then
-    stays the non-event it was)."""
+def to_event(ctx: MapContext, keep_raw: bool) -> Event | None:
+    """A held row (its record is ``ctx.raw``) as its operation's event with outcome unknown; None when it
+    cannot be one (it then stays the non-event it was)."""
     try:
+        record = loads(ctx.raw.encode("utf-8"))
         out = map_unresolved(record, ctx)
         if isinstance(out, NonEvent):
             return None
@@ -126,12 +129,12 @@ class StartCollector:
         key = op_key(operation, correlation_id)
         rank = (status != "start", str(record.get("time") or record.get("eventTimestamp")
                                         or record.get("TimeGenerated") or ""), ctx.location)
-        self._held = None if key is None else (key, (rank, record, ctx, 1))
+        self._held = None if key is None else (key, (rank, ctx, 1))
 
     def take(self, result: NonEvent) -> bool:
         """True when ``result`` is the intermediate row just held (the reader does not count it then)."""
         held, self._held = self._held, None
-        if held is None or result.kind != INTERMEDIATE or held[1][2].location != result.location:
+        if held is None or result.kind != INTERMEDIATE or held[1][1].location != result.location:
             return False
         key, entry = held
         old = self.starts.get(key)
@@ -142,17 +145,26 @@ class StartCollector:
     def full(self) -> bool:
         return len(self.ends) >= ENDS_FLUSH or len(self.starts) >= STARTS_FLUSH
 
-    def flush(self) -> Iterator[tuple[str, object]]:
+    def flush(self, counts: Counter[str]) -> Iterator[tuple[str, object]]:
         """(STARTS, (shard, (starts, ends))) batches of what is held, one per shard that has any."""
-        for shard_batch in self.take_batches():
+        for shard_batch in self.take_batches(counts):
             yield STARTS, shard_batch
 
-    def take_batches(self) -> list[tuple[int, Batch]]:
+    def take_batches(self, counts: Counter[str]) -> list[tuple[int, Batch]]:
+        """What is held, by shard. An operation whose end this reader saw is resolved here: its rows are
+        counted into ``counts`` as the non-events they are and not sent on (most operations end in the
+        file or bundle they start in; only the others, and the ended keys, cross the GroupByKey)."""
         shards: dict[int, Batch] = {}
+        resolved = 0
         for key, entry in self.starts.items():
+            if key in self.ends:
+                resolved += entry[2]
+                continue
             shards.setdefault(key % SHARDS, ({}, set()))[0][key] = entry
         for key in self.ends:
             shards.setdefault(key % SHARDS, ({}, set()))[1].add(key)
+        if resolved:
+            counts[names.non_event_counter(INTERMEDIATE)] += resolved
         self.starts, self.ends = {}, set()
         return list(shards.items())
 
@@ -192,16 +204,16 @@ def resolve(batches: Iterable[Batch], counts: Counter[str], keep_raw: bool) -> I
         for key, entry in held.items():
             old = best.get(key)
             best[key] = entry[0] if old is None else min(old, entry[0])
-            rows[key] += entry[3]
+            rows[key] += entry[2]
     lone = {key for key in best if key not in ends}
     counts[names.non_event_counter(INTERMEDIATE)] += sum(rows.values()) - len(lone)
     if not lone:
         return
     for held, _ in batches:
-        for key, (rank, record, ctx, _) in held.items():
+        for key, (rank, ctx, _) in held.items():
             if key in lone and rank == best[key]:
                 lone.discard(key)
-                event = to_event(record, ctx, keep_raw)
+                event = to_event(ctx, keep_raw)
                 if event is None:  # it stays the non-event it was
                     counts[names.non_event_counter(INTERMEDIATE)] += 1
                     continue
@@ -283,7 +295,7 @@ def lone_start_events(paths: Iterable[str], keep_raw: bool = True) -> list[Event
                 if isinstance(result, NonEvent):
                     collector.take(result)
     by_shard: dict[int, list[Batch]] = {}
-    for shard, batch in collector.take_batches():
-        by_shard.setdefault(shard, []).append(batch)
     counts: Counter[str] = Counter()
+    for shard, batch in collector.take_batches(counts):
+        by_shard.setdefault(shard, []).append(batch)
     return [e for batches in by_shard.values() for e in resolve(batches, counts, keep_raw)]
