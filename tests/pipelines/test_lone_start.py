@@ -128,3 +128,32 @@ def test_rows_inside_an_event_hub_envelope_are_watched_too(tmp_path: Path) -> No
     ends.write_bytes(orjson.dumps({"records": [row(WRITE, "Succeeded", corr, 12, "sthub")]}))
     events = lone_start_events([str(hub), str(ends)])
     assert [(e.what.operation.upper(), e.what.outcome) for e in events] == [(LIST_KEYS, "unknown")]
+
+
+def test_an_operation_that_ends_with_the_same_reader_is_resolved_before_the_shuffle(tmp_path: Path) -> None:
+    """Only rows whose end the reader did not see cross the GroupByKey, and they carry their text, not the
+    parsed record (memory: a held row as Python objects cost about ten times its JSON)."""
+    from collections import Counter
+
+    from connectors.base import MapContext
+    from connectors.errors import NonEvent
+    from connectors.normalize import Normalizer
+    from pipelines.stages.lone_start import StartCollector
+
+    ended, lone = "9f1e2d3c-0006-4a5b-8c7d-000000000006", "9f1e2d3c-0007-4a5b-8c7d-000000000007"
+    data = b"\n".join(orjson.dumps(r) for r in (
+        row(WRITE, "Start", ended, 10, "stboth"), row(WRITE, "Accept", ended, 11, "stboth"),
+        row(WRITE, "Succeeded", ended, 12, "stboth"), row(LIST_KEYS, "Start", lone, 13, "stlone"),
+    ))
+    normalizer, collector = Normalizer(), StartCollector(keep_raw=True)
+    collector.install(normalizer)
+    for result in normalizer.blob(data, "one.json"):
+        if isinstance(result, NonEvent):
+            assert collector.take(result)
+    counts: Counter[str] = Counter()
+    batches = collector.take_batches(counts)
+    held = [entry for _, (starts, _) in batches for entry in starts.values()]
+    assert counts == Counter({f"non_events/{INTERMEDIATE}": 2})  # the Start and Accept of the write
+    assert len(held) == 1
+    _rank, ctx, rows = held[0]
+    assert isinstance(ctx, MapContext) and orjson.loads(ctx.raw)["correlationId"] == lone and rows == 1
