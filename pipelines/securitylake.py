@@ -101,6 +101,7 @@ _CLASS_FIELDS: dict[int, list[tuple[str, pa.DataType]]] = {
     t.API_ACTIVITY: [("resources", pa.list_(_RESOURCE))],
     t.ACCOUNT_CHANGE: [("user", _USER)],
     t.AUTHENTICATION: [("user", _USER), ("service", pa.struct([("name", _s)])), ("is_mfa", _b),
+                       ("auth_factors", pa.list_(pa.struct([("factor_type_id", _i32), ("factor_type", _s)]))),
                        ("session", _SESSION)],
     t.USER_ACCESS: [("resources", pa.list_(_RESOURCE)), ("user", _USER), ("privileges", pa.list_(_s)),
                     ("resource", pa.struct([("uid", _s)]))],

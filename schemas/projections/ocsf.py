@@ -371,7 +371,7 @@ def _network_context(src: Json) -> bool:
     get = src.get
     for k in _NETWORK_CONTEXT:
         v = get(k)
-        if v or v is False or v == 0:
+        if v is not None and (v or v is False or v == 0):
             return True
     return False
 
@@ -540,6 +540,14 @@ def _grantee_user(change: Json) -> Json:
     return user
 
 
+def auth_factors(method: str | None) -> list[Json] | None:
+    """The second factor of a sign-in (how.auth.mfa_method) as OCSF auth_factors, from the table."""
+    if not method:
+        return None
+    type_id = t.OCSF_AUTH_FACTORS.get(method.lower(), 99)
+    return [{"factor_type_id": type_id, "factor_type": method if type_id == 99 else t.OCSF_FACTOR_TYPES[type_id]}]
+
+
 def class_fields(class_uid: int, event: Json) -> Json:
     what = event["what"]
     how = event.get("how") or {}
@@ -551,6 +559,7 @@ def class_fields(class_uid: int, event: Json) -> Json:
             "user": user_from_actor(event),
             "service": {"name": auth.get("app_name") or what.get("service") or what["action"].split(":")[0]},
             "is_mfa": mfa,
+            "auth_factors": auth_factors(auth.get("mfa_method")),
             "session": session_from_who(event["who"]),
             "status_detail": auth.get("failure_reason") or (what.get("error") or {}).get("message"),
         })
@@ -652,6 +661,11 @@ def project(event: Json, keep_raw: bool = False) -> Json:
         out.update(class_fields(class_uid, event))
         if class_uid in t.OCSF_NO_RESOURCES and "resources" in out:
             out["unmapped"]["resources"] = out.pop("resources")
+        if "auth_factors" in out:  # the factor has its OCSF place: not unmapped too
+            unmapped_auth = out["unmapped"]["auth"]
+            del unmapped_auth["mfa_method"]
+            if not unmapped_auth:
+                del out["unmapped"]["auth"]
     if keep_raw and (v := event.get("raw")):
         out["raw_data"] = v
     return out
