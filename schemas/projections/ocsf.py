@@ -180,18 +180,21 @@ def session_from_who(who: Json) -> Json:
 
 
 _DECISION: dict[Any, str] = {True: "granted", False: "denied"}
-_AUTHORIZATIONS: dict[tuple[Any, ...], Json] = {}
 
 
 def _authorization(a: Json) -> Json:
-    """One authorization check -> OCSF authorization (empty when it says nothing); shared per check."""
-    key = (a.get("permission"), a.get("granted"), a.get("resource"))
-    hit = _AUTHORIZATIONS.get(key)
-    if hit is None:
-        permission, granted, resource = key
-        policy = _clean({"name": permission, "uid": resource})
-        hit = _put(_AUTHORIZATIONS, key, _clean({"decision": _DECISION.get(granted), "policy": policy}))
-    return hit
+    """One authorization check -> OCSF authorization (empty when it says nothing)."""
+    out: Json = {}
+    if decision := _DECISION.get(a.get("granted")):
+        out["decision"] = decision
+    policy: Json = {}
+    if v := a.get("permission"):
+        policy["name"] = v
+    if v := a.get("resource"):
+        policy["uid"] = v
+    if policy:
+        out["policy"] = policy
+    return out
 
 
 def authorizations_from(event: Json) -> list[Json]:
@@ -253,30 +256,25 @@ def api_from_what(event: Json) -> Json:
     return _api(event["what"], event.get("how") or _EMPTY)
 
 
-_RESOURCES: dict[tuple[Any, ...], Json] = {}
-
-
 def _resource(r: Json) -> Json:
-    tags = r.get("tags")
-    if tags:
-        return _make_resource(r)
-    key = (r.get("id"), r.get("name"), r.get("type"), r.get("region"), r.get("account"))
-    hit = _RESOURCES.get(key)
-    if hit is None:
-        hit = _put(_RESOURCES, key, _make_resource(r))
-    return hit
-
-
-def _make_resource(r: Json) -> Json:
-    tags = [_clean({"name": tag["key"], "value": tag.get("value")}) for tag in r.get("tags") or []]
-    return _clean({
-        "uid": r.get("id"),
-        "name": r.get("name"),
-        "type": r.get("type"),
-        "region": r.get("region"),
-        "owner": {"account": {"uid": r["account"]}} if r.get("account") else None,
-        "tags": [tag for tag in tags if "value" in tag],
-    })
+    out: Json = {}
+    get = r.get
+    if v := get("id"):
+        out["uid"] = v
+    if v := get("name"):
+        out["name"] = v
+    if v := get("type"):
+        out["type"] = v
+    if v := get("region"):
+        out["region"] = v
+    if v := get("account"):
+        out["owner"] = {"account": {"uid": v}}
+    if tags := get("tags"):
+        kept = [tag for tag in (_clean({"name": tag["key"], "value": tag.get("value")}) for tag in tags)
+                if "value" in tag]
+        if kept:
+            out["tags"] = kept
+    return out
 
 
 def resources_from_what(event: Json) -> list[Json]:
@@ -406,7 +404,6 @@ def _obs(kind: str, name: str, value: Any) -> Json:
 # The observables' (type_id, type) per kind, from the table.
 _O_IP, _O_HOST, _O_CREDENTIAL, _O_ACCOUNT, _O_RESOURCE, _O_USER = (
     t.OCSF_OBSERVABLE[k] for k in ("ip", "hostname", "credential", "account_uid", "resource_uid", "user_uid"))
-_RESOURCE_OBS: dict[tuple[int, str], Json] = {}
 
 
 def _actor_observables(actor: Json) -> list[Json]:
@@ -422,10 +419,7 @@ def _actor_observables(actor: Json) -> list[Json]:
 
 
 def _resource_obs(i: int, uid: Any) -> Json:
-    hit = _RESOURCE_OBS.get((i, uid))
-    if hit is None:
-        hit = _put(_RESOURCE_OBS, (i, uid), _obs("resource_uid", f"resources[{i}].uid", uid))
-    return hit
+    return {"name": f"resources[{i}].uid", "type_id": _O_RESOURCE[0], "type": _O_RESOURCE[1], "value": str(uid)}
 
 
 def _observables(what: Json, where: Json, src: Json, actor: Json, actor_obs: list[Json]) -> list[Json]:
