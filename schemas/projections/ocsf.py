@@ -51,8 +51,9 @@ def _ms(text: str | None) -> int | None:
 
 def _clean(d: Json) -> Json:
     """Drop None, empty strings, lists and dicts (OCSF has no nulls to say 'not known')."""
-    # Keeps what is truthy, False and 0; drops None, "", [] and {} (cheaper than comparing with each).
-    return {k: v for k, v in d.items() if v or v is False or v == 0}
+    # Keeps what is truthy, False and 0; drops None, "", [] and {} (cheaper than comparing with each;
+    # None, the most common, first: comparing it with 0 is the slow part).
+    return {k: v for k, v in d.items() if v is not None and (v or v is False or v == 0)}
 
 
 @lru_cache(maxsize=16384)
@@ -123,15 +124,18 @@ def _head(event: Json, key: tuple[Any, ...]) -> tuple[int, int, Json]:
 # The user object (but its credential) and its observables depend on who.actor's identity fields
 # only, and a batch holds many events of few principals (each session and key of its own): they are
 # made once per principal and shared, read-only, by the events' projections.
-_USERS: dict[tuple[Any, ...], tuple[Json, list[Json]]] = {}
+_USERS: dict[tuple[Any, ...], tuple[Json, list[Json], str | None]] = {}
 
 
-def _user_parts(actor: Json) -> tuple[Json, list[Json]]:
+def _user_parts(actor: Json) -> tuple[Json, list[Json], str | None]:
+    """(user object, the user's observables, the e-mail when OCSF's email_t rejects it)."""
     get = actor.get
     key = (get("id"), get("unique_id"), get("name"), get("email"), get("type"), get("account"))
     hit = _USERS.get(key)
     if hit is None:
-        hit = _put(_USERS, key, (_user_base(actor), _actor_observables(actor)))
+        email = get("email")
+        bad_email = email if email and not _email(email) else None
+        hit = _put(_USERS, key, (_user_base(actor), _actor_observables(actor), bad_email))
     return hit
 
 
@@ -390,7 +394,7 @@ def enrichments_from(event: Json) -> list[Json]:
         out.append({"name": "cloud.account.uid", "value": value, "type": "account", "data": _clean(context)})
     src = where.get("source") or {}
     if src.get("ip"):
-        net = {k: v for k in _NETWORK_CONTEXT if (v := src.get(k)) or v is False or v == 0}
+        net = {k: v for k in _NETWORK_CONTEXT if (v := src.get(k)) is not None and (v or v is False or v == 0)}
         if net:
             out.append({"name": "src_endpoint.ip", "value": src["ip"], "type": "network", "data": net})
     return out
@@ -418,8 +422,12 @@ def _actor_observables(actor: Json) -> list[Json]:
     return out
 
 
+_RESOURCE_NAMES = tuple(f"resources[{i}].uid" for i in range(64))
+
+
 def _resource_obs(i: int, uid: Any) -> Json:
-    return {"name": f"resources[{i}].uid", "type_id": _O_RESOURCE[0], "type": _O_RESOURCE[1], "value": str(uid)}
+    name = _RESOURCE_NAMES[i] if i < len(_RESOURCE_NAMES) else f"resources[{i}].uid"
+    return {"name": name, "type_id": _O_RESOURCE[0], "type": _O_RESOURCE[1], "value": str(uid)}
 
 
 def _observables(what: Json, where: Json, src: Json, actor: Json, actor_obs: list[Json]) -> list[Json]:
@@ -460,7 +468,7 @@ _UNMAPPED_WHAT = ("action", "activity", "category", "read_only", "plane", "risk_
                   "authorization", "details")
 
 
-def _unmapped(event: Json, what: Json, who: Json, how: Json, actor: Json) -> Json:
+def _unmapped(event: Json, what: Json, who: Json, how: Json, actor: Json, bad_email: str | None) -> Json:
     out: Json = {}
     get = what.get
     for key in _UNMAPPED_WHAT:
@@ -476,9 +484,8 @@ def _unmapped(event: Json, what: Json, who: Json, how: Json, actor: Json) -> Jso
     get = actor.get
     if v := get("type"):
         out["actor_type"] = v
-    email = get("email")
-    if email and not _email(email):
-        out["actor_email"] = email
+    if bad_email:
+        out["actor_email"] = bad_email
     if v := get("credential_type"):
         out["credential_type"] = v
     if v := get("namespace"):
@@ -501,7 +508,8 @@ def _unmapped(event: Json, what: Json, who: Json, how: Json, actor: Json) -> Jso
 
 def unmapped_from(event: Json) -> Json:
     who = event["who"]
-    return _unmapped(event, event["what"], who, event.get("how") or _EMPTY, who.get("actor") or _EMPTY)
+    actor = who.get("actor") or _EMPTY
+    return _unmapped(event, event["what"], who, event.get("how") or _EMPTY, actor, _user_parts(actor)[2])
 
 
 # --- class-specific parts ----------------------------------------------------------------------------
@@ -608,7 +616,7 @@ def project(event: Json, keep_raw: bool = False) -> Json:
     out["cloud"] = _cloud(where)
 
     actor = who.get("actor") or _EMPTY
-    user, actor_obs = _user_parts(actor)
+    user, actor_obs, bad_email = _user_parts(actor)
     if credential := actor.get("credential_id"):
         user = {**user, "credential_uid": credential}
     actor_out: Json = {"user": user}
@@ -650,7 +658,7 @@ def project(event: Json, keep_raw: bool = False) -> Json:
     observables = _observables(what, where, src, actor, actor_obs)
     if observables:
         out["observables"] = observables
-    out["unmapped"] = _unmapped(event, what, who, how, actor)
+    out["unmapped"] = _unmapped(event, what, who, how, actor, bad_email)
     if class_uid != t.API_ACTIVITY:
         out.update(class_fields(class_uid, event))
         if class_uid in t.OCSF_NO_RESOURCES and "resources" in out:
