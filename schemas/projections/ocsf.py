@@ -11,11 +11,12 @@ so nothing a rule needs is lost. Enrichments (identity, account, network context
 Cost: a sink projects every event it sends, so the projection is built for speed. The tables are
 compiled once, at import, into what an event needs at run time (the class header per class decision,
 the metadata prefix per source format, the observables' type pairs, the (native key, OCSF name) pairs);
-the parts of an event that repeat across a batch (the class header per action, the user object and its
-observables per principal, the cloud object per account and region, a resource, an authorization check)
-are made once and shared, read-only, by the events that have them (bounded memos, cleared when full).
-What differs per event (ids, times, session, addresses) is built straight into dict literals. A
-projected event is therefore read-only: its nested objects may be shared with other projected events.
+the parts of an event that repeat across a batch and take few values (the class header per action, the
+user object and its observables per principal, the cloud object per account and region) are made once
+and shared, read-only, by the events that have them (bounded memos, cleared when full). What differs per
+event, or takes too many values for a memo to pay (ids, times, sessions, addresses, resources,
+authorization checks), is built directly. A projected event is therefore read-only: its nested objects
+may be shared with other projected events.
 """
 
 from __future__ import annotations
