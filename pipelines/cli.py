@@ -286,8 +286,6 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         max_deadletter_ratio=args.max_deadletter_ratio,
         rules=args.rules,
     )
-    if config.security_lake and config.streaming:  # not wired into the streaming pipeline yet
-        raise UsageError("--security-lake works with the batch pipeline only (not with --streaming)")
     try:
         runner = streaming.run if config.streaming else batch.run
         summary = runner(config, progress=lambda msg: print(f"{PROG}: {msg}", file=sys.stderr, flush=True))

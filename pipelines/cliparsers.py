@@ -143,6 +143,7 @@ def add_security_lake_arguments(parser: Any) -> None:
     """``cloudaudit run --security-lake ROOT [--security-lake-prefix NAME]``."""
     parser.add_argument("--security-lake", metavar="ROOT", default=None,
                         help="also write an OCSF 1.8 copy in Amazon Security Lake's custom-source layout "
-                        "under ROOT (a folder or s3://BUCKET/PREFIX): ext/<source>/region=/accountId=/eventDay=/")
+                        "under ROOT (a folder or s3://BUCKET/PREFIX): ext/<source>/region=/accountId=/eventDay=/ "
+                        "(batch, or per window pane with --streaming)")
     parser.add_argument("--security-lake-prefix", metavar="NAME", default=DEFAULT_PREFIX,
                         help=f"custom source names are NAME-<ocsf-class> (default: {DEFAULT_PREFIX})")

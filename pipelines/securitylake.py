@@ -10,7 +10,11 @@ file holds one class. ``region`` is the event's region (``global`` when the clou
 most Azure and GCP records), ``accountId`` the account acted on (``where.account``). Rows are sorted
 by ``time``; one file per source, region, account and day per run, so a file covers at most a day
 (a batch run over a few minutes of logs writes a file of a few minutes: Security Lake's lower bound of
-about 5 minutes per file is a matter of how often the pipeline runs).
+about 5 minutes per file is a matter of how often the pipeline runs). In streaming, each pane of an
+event-time window (``pipelines.stages.cold.PaneStore``, default window 300 s) writes the files of its
+events with ``write_security_lake``, beside its SIEM file and before its manifest: a file then covers
+at most the window; a late pane, or an early one (memory bound), adds a file of its own. A pane written
+again after a crash writes the same file names when it holds the same events (names hash the data).
 
 The Arrow schema is fixed per class (``class_schema``): the attributes the OCSF projection fills, with
 OCSF's JSON-valued attributes (``api.request.data``, ``api.response.data``, ``enrichments[].data``) as
@@ -101,6 +105,7 @@ _CLASS_FIELDS: dict[int, list[tuple[str, pa.DataType]]] = {
     t.API_ACTIVITY: [("resources", pa.list_(_RESOURCE))],
     t.ACCOUNT_CHANGE: [("user", _USER)],
     t.AUTHENTICATION: [("user", _USER), ("service", pa.struct([("name", _s)])), ("is_mfa", _b),
+                       ("auth_factors", pa.list_(pa.struct([("factor_type_id", _i32), ("factor_type", _s)]))),
                        ("session", _SESSION)],
     t.USER_ACCESS: [("resources", pa.list_(_RESOURCE)), ("user", _USER), ("privileges", pa.list_(_s)),
                     ("resource", pa.struct([("uid", _s)]))],

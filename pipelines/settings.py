@@ -87,6 +87,9 @@ class StreamSettings:
     window_seconds: int = DEFAULT_WINDOW_SECONDS
     allowed_lateness_seconds: int = DEFAULT_ALLOWED_LATENESS_SECONDS
     dedup_ttl_seconds: int = DEFAULT_DEDUP_TTL_SECONDS
+    # The OCSF copy in Security Lake's layout, written by each pane (pipelines.stages.cold); None: none.
+    security_lake: str | None = None
+    security_lake_prefix: str = "cloudaudit"
 
     @property
     def window_us(self) -> int:
@@ -102,4 +105,5 @@ class StreamSettings:
 
     @classmethod
     def of(cls, config: RunConfig) -> StreamSettings:
-        return cls(config.window_seconds, config.allowed_lateness_seconds, config.dedup_ttl_seconds)
+        return cls(config.window_seconds, config.allowed_lateness_seconds, config.dedup_ttl_seconds,
+                   config.security_lake, config.security_lake_prefix)

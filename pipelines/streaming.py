@@ -6,7 +6,8 @@ read ──────────────┐                    ┌─ LIV
  (local: ReadStreams│                    │                                                           │
   Dataflow: PollSourcesFn               │                                                           │
   or ReadFromPubSub ─ NormalizeBlobs)   │                                                           │
-                   └─ Route ─ DedupWindows ─ panes: siem/, cold/events, cold/raw, cold/ids ───────────┤
+                   └─ Route ─ DedupWindows ─ panes: siem/, cold/events, cold/raw, cold/ids,          │
+                                                 [--security-lake] the OCSF copy ────────────────────┤
                         ├─ dead letters ───────────────────────────────────────────── DeadLetters ───┘
                         └─ counts ─────── PushCounts (Beam Metrics; locally also tallied in-process)
 ```

@@ -121,6 +121,10 @@ class PaneStore:
         if siem:
             blob = b"\n".join(siem)
             listed.append(write_listed(self._layout, KIND_SIEM, files.siem_path(shard), blob + b"\n"))
+            if self._stream.security_lake:  # the OCSF copy: one file per class, region, account and day
+                from pipelines.securitylake import write_security_lake
+
+                write_security_lake(siem, self._stream.security_lake, self._stream.security_lake_prefix)
             yield blob
         if listed:  # the pane's own manifest (cloudaudit verify): written last, named like the pane's files
             write_manifest(self._layout.root, pane_manifest_name(files.suffix, shard), listed)

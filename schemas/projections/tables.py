@@ -53,6 +53,33 @@ AUTH_ACTIONS: Final[dict[str, int]] = {
 # (category, activity) pairs that are sign-ins whatever the action (identity sources onboarded later).
 AUTH_BY_ACTIVITY: Final[dict[tuple[str, str], int]] = {("authentication", "login"): 1}
 
+# Authentication (3002): the second factor (how.auth.mfa_method, as the provider names it, compared
+# lower-cased) -> auth_factors[].factor_type_id. factor_type is then the OCSF caption; a method not listed
+# is 99 Other, with the provider's name as factor_type (OCSF: "defined by the event source"). The
+# sign-in device (how.auth.device) has no place in 3002 with the cloud profile (its ``device`` comes with
+# the host profile; auth_factor.device is the device that completed the factor, not the one signed in
+# from), so it stays in unmapped.auth.device.
+OCSF_FACTOR_TYPES: Final[dict[int, str]] = {
+    0: "Unknown", 1: "SMS", 2: "Security Question", 3: "Phone Call", 4: "Biometric", 5: "Push Notification",
+    6: "Hardware Token", 7: "OTP", 8: "Email", 9: "U2F", 10: "WebAuthn", 11: "Password", 99: "Other",
+}
+OCSF_AUTH_FACTORS: Final[dict[str, int]] = {
+    # SMS and voice codes
+    "sms": 1, "text message": 1, "one-way sms": 1,
+    "phone call": 3, "voice": 3, "phone call approval (authentication phone)": 3,
+    "two-way voice - mobile": 3, "two-way voice - office phone": 3,
+    # push approvals (Entra: Microsoft Authenticator notification; Workspace: Google prompt)
+    "mobile app notification": 5, "push": 5, "push notification": 5, "google_prompt": 5,
+    # one-time codes (AWS virtual MFA and TOTP are authenticator-app codes)
+    "virtual mfa": 7, "totp": 7, "otp": 7, "oath verification code": 7, "mobile app verification code": 7,
+    "software oath token": 7, "google_authenticator": 7, "backup_code": 7,
+    "hardware mfa": 6, "hardware oath token": 6,
+    "email": 8, "email verification code": 8,
+    # security keys: AWS names U2F, the others FIDO2 / passkeys (WebAuthn)
+    "u2f mfa": 9, "u2f": 9,
+    "fido2 security key": 10, "fido2": 10, "passkey": 10, "webauthn": 10, "security_key": 10,
+}
+
 # Account Change (3001): identity lifecycle and credentials. activity_id: 1 Create, 2 Enable,
 # 3 Password Change, 4 Password Reset, 5 Disable, 6 Delete, 10 MFA Factor Enable, 11 MFA Factor
 # Disable, 99 Other (credential issue/rotation: OCSF 1.8 has no activity of its own for them).
@@ -250,9 +277,13 @@ FIELD_TARGETS: Final[dict[str, tuple[str, str]]] = {
     "how.user_agent": ("http_request.user_agent", "user_agent.original"),
     "how.client": ("unmapped.client", "cloudaudit.client"),
     "how.auth.mfa": ("unmapped.auth.mfa; is_mfa (Authentication)", "cloudaudit.auth.mfa"),
+    "how.auth.mfa_method": ("auth_factors[].factor_type_id/factor_type (Authentication); unmapped.auth.mfa_method "
+                            "in other classes", "cloudaudit.auth.mfa_method"),
     "how.auth.app_name": ("unmapped.auth.app_name; service.name (Authentication)", "cloudaudit.auth.app_name"),
     "how.auth.failure_reason": ("unmapped.auth.failure_reason; status_detail (Authentication)",
                                 "cloudaudit.auth.failure_reason"),
+    "how.auth.device.*": ("unmapped.auth.device (OCSF 1.8 Authentication has device only with the host profile)",
+                          "cloudaudit.auth.device.*"),
     "how.auth.*": ("unmapped.auth.*", "cloudaudit.auth.*"),
     "how.tls.version": ("unmapped.tls.version", "tls.version, tls.version_protocol"),
     "how.tls.cipher": ("unmapped.tls.cipher", "tls.cipher"),

@@ -79,6 +79,47 @@ def test_duplicate_late_and_too_late(tmp_path: Path, with_fake: tuple) -> None:
     ]
 
 
+
+def test_panes_write_the_security_lake_copy(tmp_path: Path, with_fake: tuple) -> None:
+    """--security-lake with --streaming: each pane writes the OCSF copy of its events in Security Lake's
+    layout (one class per file), beside its SIEM file; every SIEM event is there once, and a late pane
+    adds its own file instead of rewriting the window's."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from pipelines.securitylake import class_schema, source_name
+    from schemas.projections import tables as t
+
+    events = [rec(i, f"00:{i:02d}") for i in range(1, 9)]
+    stream = (
+        BeamTestStream(coder=beam.coders.PickleCoder())
+        .add_elements([beam.window.TimestampedValue(blob("b1", *events[:6]), at(20))])
+        .advance_watermark_to(at(70))  # window 13:00 ends: its on-time pane
+        .add_elements([beam.window.TimestampedValue(blob("b2", *events[6:]), at(70))])  # late: its own pane
+        .advance_watermark_to(at(600))
+    )
+    lake = tmp_path / "lake"
+    cfg = config(tmp_path, with_fake, 1, window_seconds=60, allowed_lateness_seconds=300,
+                 security_lake=str(lake), security_lake_prefix="ca")
+    summary = streaming.run(cfg, blobs=stream)
+    assert summary.ok, summary.invariant_text()
+    siem = siem_ids(tmp_path / "out")
+    assert len(siem) == len(events)
+    sources = {source_name(uid, "ca"): uid for uid in t.OCSF_CLASSES}
+    files = sorted(lake.rglob("*.parquet"))
+    uids: list[str] = []
+    for f in files:
+        parts = f.relative_to(lake).parts
+        assert parts[0] == "ext" and parts[1] in sources, parts
+        assert [x.split("=")[0] for x in parts[2:5]] == ["region", "accountId", "eventDay"], parts
+        table = pq.read_table(io.BytesIO(f.read_bytes()))
+        assert table.schema == class_schema(sources[parts[1]])
+        assert set(table.column("class_uid").to_pylist()) == {sources[parts[1]]}
+        uids += [m["uid"] for m in table.column("metadata").to_pylist()]
+    assert len(uids) == len(set(uids)) == len(events)  # each event once, across the two panes' files
+    assert len(files) >= 2  # the late pane wrote its own file
+
 def test_dedup_ttl_expires(tmp_path: Path, with_fake: tuple) -> None:
     """With a TTL shorter than window + lateness, an id is forgotten once the watermark passes its
     window's end + TTL: the same record arriving late after that is written again. With the default

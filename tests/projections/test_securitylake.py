@@ -132,9 +132,3 @@ def test_run_writes_the_security_lake_copy(tmp_path: Path) -> None:
             f.read_bytes().splitlines() if line.strip()]
     assert rows == len(siem) > 0
 
-
-def test_streaming_with_security_lake_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipelines.cli import main
-
-    code = main(["run", "--source", "sqs:https://example/q", "--streaming", "--security-lake", str(tmp_path / "lake")])
-    assert code == 2 and "batch pipeline only" in capsys.readouterr().err
