@@ -20,6 +20,7 @@ alone would not tell a reader.
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -94,7 +95,7 @@ M = TypeVar("M", bound=QueryOptions)
 
 
 def parse_options(
-    model: type[M], params: Mapping[str, str], where: str, error: type[ValueError] = SourceError
+    model: type[M], params: Mapping[str, str], where: str, error: type[Exception] = SourceError
 ) -> M:
     """``params`` (the spec's query) validated by ``model``; an ``error`` (``SourceError`` unless told) of
     one line otherwise. ``where`` names the spec in the message (``source 's3'``, ``sink hec``)."""
@@ -102,7 +103,7 @@ def parse_options(
     if unknown:
         key = unknown[0]
         known = list(model.model_fields)
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)  # "ack" is not "backoff"
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise error(f"{where} does not take {key}{hint}; it takes: {', '.join(known) or 'nothing'}")
     given = {k: v for k, v in params.items() if v != "" or _extra(model.model_fields[k]).get("blank") == "kept"}
@@ -227,14 +228,28 @@ def default_text(field: FieldInfo) -> str:
 
 
 def options_help(model: type[QueryOptions]) -> dict[str, str]:
-    """Option -> its description (``--help``)."""
-    return {name: f.description or "" for name, f in model.model_fields.items()}
+    """Option -> its description and default (``--help``)."""
+
+    def line(f: FieldInfo) -> str:
+        default = default_text(f)
+        if default == "-":
+            return f.description or ""
+        return f"{f.description or expected(f)} ({'required' if default == 'required' else f'default {default}'})"
+
+    return {name: line(f) for name, f in model.model_fields.items()}
 
 
 def options_table(model: type[QueryOptions]) -> str:
-    """The model's options as a Markdown table (option, takes, default, meaning): what the docs show."""
+    """The model's options as a Markdown table (option, takes, default, meaning): what the docs show.
+
+    A model derived from a shared base other than ``QueryOptions`` (a sink kind's, from the options every
+    sink takes) shows what it adds or changes; its base has a table of its own."""
+    fields = model.model_fields
+    if model.__bases__[0] is not QueryOptions:
+        own = inspect.get_annotations(model)
+        fields = {name: f for name, f in fields.items() if name in own}
     lines = ["| option | takes | default | meaning |", "|---|---|---|---|"]
-    for name, f in model.model_fields.items():
+    for name, f in fields.items():
         desc = (f.description or "").replace("|", "\\|")
         lines.append(f"| `{name}` | {expected(f)} | {default_text(f)} | {desc} |")
     return "\n".join(lines) + "\n"
@@ -247,13 +262,21 @@ _END = "<!-- end of generated options -->"
 
 
 def option_models() -> dict[str, type[QueryOptions]]:
-    """Every options model a docs page can show, by subject: ``source KIND`` for the source kinds with a
-    model."""
+    """Every options model a docs page can show, by subject: ``source KIND`` for the source kinds, and
+    ``sinks`` and ``sink KIND`` for the sinks (``pipelines.sinks.option_models``: the command line's
+    package, imported here only for the docs, so connectors do not depend on it)."""
+    import importlib
+
     from connectors.sources import source_kinds
 
     models: dict[str, type[QueryOptions]] = {
         f"source {name}": kind.options_model for name, kind in source_kinds().items() if kind.options_model
     }
+    try:
+        sinks = importlib.import_module("pipelines.sinks")
+    except ImportError:  # pragma: no cover - connectors used without the pipelines
+        return models
+    models.update(sinks.option_models())
     return models
 
 
