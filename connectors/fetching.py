@@ -1,5 +1,5 @@
-"""What the batch object-store sources share, whatever the cloud (S3, Azure Blob Storage, ...): a spec's
-numeric ``?name=`` options, listings cut into chunks, and a chunk of object names fetched by a thread pool
+"""What the batch object-store sources share, whatever the cloud (S3, Azure Blob Storage, ...):
+listings cut into chunks, and a chunk of object names fetched by a thread pool
 into blobs, with a ``Delivery`` carrying ``error`` in place of an object that could not be read."""
 
 from __future__ import annotations
@@ -8,24 +8,10 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 
-from connectors.sources import Blob, Delivery, SourceError, SourceSpec
+from connectors.sources import Blob, Delivery
 
 # One object: (its bytes, None) or (None, why it could not be read, without credentials).
 Fetched = tuple[bytes | None, str | None]
-
-
-def number_param(spec: SourceSpec, kind: str, name: str, default: float, low: float, high: float) -> float:
-    """A numeric ``?name=`` of a source spec, checked against its bounds (a ``SourceError`` otherwise)."""
-    text = spec.param(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SourceError(f"{kind} source: {name}={text!r} is not a number") from None
-    if not low <= value <= high:
-        raise SourceError(f"{kind} source: {name} must be between {low:g} and {high:g}")
-    return value
 
 
 def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:

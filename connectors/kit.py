@@ -295,7 +295,8 @@ class {cls}(Connector):
 
 CONNECTOR = {cls}()
 
-# Where the logs live: add SourceKind entries (see connectors/sources.py) when a reader is needed;
+# Where the logs live: add SourceKind entries (see connectors/sources.py), each with an options model
+# (connectors/options.py), when a reader is needed;
 # files, GCS/S3/Azure blobs and the existing queues already read any JSON shape.
 SOURCES: tuple[SourceKind, ...] = ()
 '''

@@ -10,6 +10,7 @@ from connectors.sources import SourceKind, SourceSpec
 from schemas.event import Format, Provider
 
 from .mapping import map_record
+from .options import S3Query, SqsQuery
 from .parse import claims, unwrap
 
 
@@ -53,18 +54,7 @@ SOURCES: tuple[SourceKind, ...] = (
         "--start/--end (plus delivery lag); without them, everything under the prefix",
         example="s3:my-trail-bucket/AWSLogs/o-abc123def4?regions=us-east-1,eu-west-1",
         factory=_s3,
-        params={
-            "accounts": "comma-separated account ids (default: every account folder found)",
-            "regions": "comma-separated regions (default: every region folder found)",
-            "org": "organization id of an organization trail, o-... (default: found under AWSLogs/)",
-            "include": "also read digest and/or insight files: include=digest,insight (default: log files only)",
-            "lag": "minutes of delivery lag read past --end (default 15; 0 = exactly by file-name time)",
-            "endpoint": "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS's)",
-            "region": "region for the S3 client (default: the default chain's)",
-            "page_size": "keys per ListObjectsV2 page, at most 1000 (default 1000)",
-            "threads": "objects fetched in parallel per worker (default 8)",
-            "attempts": "tries per request on throttling/5xx, capped exponential backoff with jitter (default 8)",
-        },
+        options_model=S3Query,
     ),
     SourceKind(
         kind="sqs",
@@ -73,12 +63,6 @@ SOURCES: tuple[SourceKind, ...] = (
         "CloudTrail SNS or EventBridge), fetched from S3; a message is deleted once its files are in",
         example="sqs:https://sqs.us-east-1.amazonaws.com/111122223333/cloudtrail-notifications?visibility=600",
         factory=_sqs,
-        params={
-            "region": "queue region when the target is a bare queue name (default: from the URL, else the chain's)",
-            "endpoint": "SQS and S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS's)",
-            "visibility": "seconds a received message stays hidden while its files are processed (default 300)",
-            "threads": "files fetched from S3 in parallel (default 8)",
-            "attempts": "tries per request on throttling/5xx, capped exponential backoff with jitter (default 8)",
-        },
+        options_model=SqsQuery,
     ),
 )

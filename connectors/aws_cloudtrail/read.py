@@ -18,11 +18,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from connectors.sources import SourceError, SourceSpec
+from .options import DEFAULT_ATTEMPTS
 
-DEFAULT_ATTEMPTS = 8
 # Environment variables whose values must never be printed. The access key id is not a secret by itself,
 # but it is half of one and names the principal: it is kept out of messages too.
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID")
@@ -155,14 +153,3 @@ def fetch_object(s3: Any, bucket: str, key: str) -> tuple[bytes | None, str | No
         return None, f"cannot read {s3_location(bucket, key)}: {describe(exc)}"
 
 
-def endpoint_param(spec: SourceSpec, kind: str) -> str | None:
-    """``?endpoint=``: an http(s) URL without user info (credentials never travel in a source spec)."""
-    text = spec.param("endpoint")
-    if not text:
-        return None
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourceError(f"{kind} source: endpoint= must be an http(s) URL")
-    if parts.username or parts.password or parts.query:
-        raise SourceError(f"{kind} source: endpoint= must not carry credentials or a query")
-    return text

@@ -39,14 +39,14 @@ from typing import Any
 
 import apache_beam as beam
 
-from connectors.fetching import chunks, fetch_chunk, number_param
+from connectors.fetching import chunks, fetch_chunk
+from connectors.options import parse_options
 from connectors.sources import Delivery, SourceError, SourceSpec
 
+from .options import ACCOUNT, DEFAULT_LAG_MINUTES, DEFAULT_THREADS, LIST_PAGE, ORG, S3Query
 from .read import (
-    DEFAULT_ATTEMPTS,
     ClientOptions,
     describe,
-    endpoint_param,
     error_code,
     fetch_object,
     s3_location,
@@ -56,12 +56,7 @@ log = logging.getLogger(__name__)
 
 AWSLOGS = "AWSLogs"
 KINDS = {"events": "CloudTrail", "digest": "CloudTrail-Digest", "insight": "CloudTrail-Insight"}
-DEFAULT_LAG = timedelta(minutes=15)
-LIST_PAGE = 1000  # ListObjectsV2's own maximum
-DEFAULT_THREADS = 8
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
-_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
+DEFAULT_LAG = timedelta(minutes=DEFAULT_LAG_MINUTES)
 # ..._20250114T1455Z_unique.json.gz (log and Insight files), ..._20250114T150041Z.json.gz (digests)
 _NAME_TIME = re.compile(r"_(\d{8}T\d{4}(?:\d{2})?Z)(?:_|\.)")
 
@@ -89,33 +84,23 @@ class TrailOptions:
         if not bucket:
             raise SourceError("s3 source needs a bucket: s3:BUCKET[/PREFIX]")
         base, org, account, region = _split_prefix(prefix)
-        org_param = spec.param("org")
-        if org_param and org and org_param != org:
-            raise SourceError(f"s3 source: org={org_param} contradicts the prefix's {org}")
-        org = org or org_param or None
-        if org and not _ORG.match(org):
+        query = parse_options(S3Query, spec.params, "source 's3'")
+        if query.org and org and query.org != org:
+            raise SourceError(f"s3 source: org={query.org} contradicts the prefix's {org}")
+        org = org or query.org
+        if org and not ORG.match(org):
             raise SourceError(f"s3 source: {org!r} is not an organization id (o-...)")
-        accounts = _csv(spec.param("accounts"))
+        accounts = query.accounts
         if account:
             if accounts and accounts != (account,):
                 raise SourceError(f"s3 source: accounts= contradicts the prefix's account {account}")
             accounts = (account,)
-        for a in accounts:
-            if not _ACCOUNT.match(a):
-                raise SourceError(f"s3 source: {a!r} is not a 12-digit account id")
-        regions = _csv(spec.param("regions"))
+        regions = query.regions
         if region:
             if regions and regions != (region,):
                 raise SourceError(f"s3 source: regions= contradicts the prefix's region {region}")
             regions = (region,)
-        for r in regions:
-            if not _REGION.match(r):
-                raise SourceError(f"s3 source: {r!r} is not a region name (like us-east-1)")
-        include = _csv(spec.param("include"))
-        unknown = sorted(set(include) - {"digest", "insight", "events"})
-        if unknown:
-            raise SourceError(f"s3 source: include= takes digest, insight (not {', '.join(unknown)})")
-        kinds = tuple(KINDS[k] for k in ("events", "digest", "insight") if k == "events" or k in include)
+        kinds = tuple(KINDS[k] for k in ("events", "digest", "insight") if k == "events" or k in query.include)
         start, end = _utc(spec.start), _utc(spec.end)
         if start and end and end <= start:
             raise SourceError("s3 source: --end must be after --start")
@@ -128,16 +113,10 @@ class TrailOptions:
             kinds=kinds,
             start=start,
             end=end,
-            lag=timedelta(
-                minutes=number_param(spec, "s3", "lag", DEFAULT_LAG.total_seconds() / 60, 0, 24 * 60)
-            ),
-            page_size=int(number_param(spec, "s3", "page_size", LIST_PAGE, 1, LIST_PAGE)),
-            threads=int(number_param(spec, "s3", "threads", DEFAULT_THREADS, 1, 64)),
-            client=ClientOptions(
-                endpoint=endpoint_param(spec, "s3"),
-                region=spec.param("region") or None,
-                attempts=int(number_param(spec, "s3", "attempts", DEFAULT_ATTEMPTS, 1, 20)),
-            ),
+            lag=timedelta(minutes=query.lag),
+            page_size=query.page_size,
+            threads=query.threads,
+            client=ClientOptions(endpoint=query.endpoint, region=query.region, attempts=query.attempts),
         )
 
     def in_range(self, when: datetime) -> bool:
@@ -169,7 +148,7 @@ def _split_prefix(prefix: str) -> tuple[str, str | None, str | None, str | None]
     rest = parts[i + 1 :]
     org = rest.pop(0) if rest and rest[0].startswith("o-") else None
     account = rest.pop(0) if rest else None
-    if account is not None and not _ACCOUNT.match(account):
+    if account is not None and not ACCOUNT.match(account):
         raise SourceError(f"s3 source: {account!r} in the prefix is not a 12-digit account id")
     if rest and rest.pop(0) != "CloudTrail":
         raise SourceError("s3 source: after the account the prefix can only name CloudTrail/REGION")
@@ -177,10 +156,6 @@ def _split_prefix(prefix: str) -> tuple[str, str | None, str | None, str | None]
     if rest:
         raise SourceError("s3 source: the prefix can go down to the region; choose days with --start/--end")
     return base, org, account, region
-
-
-def _csv(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
 def _utc(t: datetime | None) -> datetime | None:
@@ -236,15 +211,15 @@ def account_roots(s3: Any, opts: TrailOptions) -> list[str]:
             s3.list_objects_v2(Bucket=opts.bucket, Prefix=opts.base, MaxKeys=1)
         else:
             top = list(folders(s3, opts.bucket, opts.base, opts.page_size))
-            orgs = [f for f in top if _ORG.match(f)]
-            direct = [f for f in top if _ACCOUNT.match(f)]
+            orgs = [f for f in top if ORG.match(f)]
+            direct = [f for f in top if ACCOUNT.match(f)]
         roots = [opts.base + a + "/" for a in direct]
         for org in orgs:
             if opts.accounts:
                 roots += [f"{opts.base}{org}/{a}/" for a in opts.accounts]
             else:
                 found = folders(s3, opts.bucket, f"{opts.base}{org}/", opts.page_size)
-                roots += [f"{opts.base}{org}/{a}/" for a in found if _ACCOUNT.match(a)]
+                roots += [f"{opts.base}{org}/{a}/" for a in found if ACCOUNT.match(a)]
     except Exception as exc:
         raise SourceError(
             f"s3 source: cannot list s3://{opts.bucket}/{opts.base}: {_listing_error(exc)}"

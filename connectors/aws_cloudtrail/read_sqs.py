@@ -41,14 +41,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from connectors.fetching import number_param
+from connectors.options import parse_options
 from connectors.sources import Delivery, SourceError, SourceSpec
 
+from .options import SqsQuery
 from .read import (
-    DEFAULT_ATTEMPTS,
     ClientOptions,
     describe,
-    endpoint_param,
     fetch_object,
     s3_location,
 )
@@ -57,8 +56,6 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 10  # ReceiveMessage's own maximum
 MAX_WAIT = 20  # seconds, ReceiveMessage's longest long poll
-DEFAULT_VISIBILITY = 300
-DEFAULT_THREADS = 8
 _QUEUE_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:queue\.)?amazonaws\.com", re.IGNORECASE)
 
 
@@ -172,7 +169,8 @@ class SqsSource:
             raise SourceError(
                 "sqs source needs a queue URL or name: sqs:https://sqs.REGION.amazonaws.com/ACCOUNT/NAME"
             )
-        region = spec.param("region") or None
+        query = parse_options(SqsQuery, spec.params, "source 'sqs'")
+        region = query.region
         if "://" in target:
             parts = urlsplit(target)
             if parts.username or parts.password or parts.query:
@@ -188,13 +186,9 @@ class SqsSource:
                 raise SourceError("sqs source: give a queue URL or a bare queue name")
             self.queue_url = None
             self.queue_name = target
-        self.client_options = ClientOptions(
-            endpoint=endpoint_param(spec, "sqs"),
-            region=region,
-            attempts=int(number_param(spec, "sqs", "attempts", DEFAULT_ATTEMPTS, 1, 20)),
-        )
-        self.visibility = int(number_param(spec, "sqs", "visibility", DEFAULT_VISIBILITY, 1, 12 * 3600))
-        self.threads = int(number_param(spec, "sqs", "threads", DEFAULT_THREADS, 1, 64))
+        self.client_options = ClientOptions(endpoint=query.endpoint, region=region, attempts=query.attempts)
+        self.visibility = query.visibility
+        self.threads = query.threads
         self.counts: Counter[str] = Counter()
         self._sqs: Any = None
         self._s3: Any = None

@@ -12,6 +12,7 @@ from schemas.event import Format, Provider
 
 from . import parse
 from .mapping import map_record
+from .options import AzureBlobQuery, EventHubQuery, LogAnalyticsQuery
 
 
 class AzureActivityConnector(Connector):
@@ -61,13 +62,7 @@ SOURCES: tuple[SourceKind, ...] = (
         example="azure-blob:https://myacct.blob.core.windows.net/insights-activity-logs?subscriptions="
         "00000000-0000-0000-0000-000000000000",
         factory=_blob,
-        params={
-            "subscriptions": "comma-separated subscription ids (default: every subscription folder found)",
-            "lag": "minutes of delivery lag read past --end (default 60: one more hour blob; 0 = exact hours)",
-            "page_size": "blobs per List Blobs page, at most 5000 (default 5000)",
-            "threads": "blobs downloaded in parallel per worker (default 8)",
-            "attempts": "tries per request on 503/500/timeouts, exponential backoff with jitter (default 6)",
-        },
+        options_model=AzureBlobQuery,
     ),
     SourceKind(
         kind="log-analytics",
@@ -76,13 +71,7 @@ SOURCES: tuple[SourceKind, ...] = (
         example="log-analytics:00000000-0000-0000-0000-000000000000?slice=1h",
         factory=_log_analytics,
         time_range="required",
-        params={
-            "slice": "time slice per query, e.g. 1h, 30m (default 1h); a partial answer halves it",
-            "min_slice": "smallest slice before a partial answer is an error (default 1m)",
-            "rows_per_blob": "rows per blob handed to the normalizer (default 10000)",
-            "timeout": "server timeout per query in seconds, at most 600 (default 300)",
-            "endpoint": "query API endpoint (default https://api.loganalytics.io)",
-        },
+        options_model=LogAnalyticsQuery,
     ),
     SourceKind(
         kind="eventhub",
@@ -92,13 +81,6 @@ SOURCES: tuple[SourceKind, ...] = (
         "?checkpoint=https://myacct.blob.core.windows.net/checkpoints",
         factory=_eventhub,
         time_range="none",
-        params={
-            "consumer_group": "consumer group (default $Default)",
-            "checkpoint": "blob container URL for checkpoints (BlobCheckpointStore); required",
-            "start": "where a partition without a checkpoint starts: earliest (default) or latest",
-            "endpoint": "custom AMQP endpoint sb://HOST[:PORT] (private endpoint, gateway); TLS always",
-            "balance_interval": "seconds between partition ownership renewals (default 10)",
-            "ownership_expiry": "seconds until a crashed reader's partitions can be claimed (default 60)",
-        },
+        options_model=EventHubQuery,
     ),
 )

@@ -44,20 +44,22 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 
-from connectors.fetching import chunks, fetch_chunk, number_param
+from connectors.fetching import chunks, fetch_chunk
+from connectors.options import parse_options
 from connectors.sources import Delivery, SourceError, SourceSpec
+
+from .options import BLOB_ATTEMPTS, BLOB_LAG_MINUTES, BLOB_PAGE, BLOB_THREADS, AzureBlobQuery
 
 log = logging.getLogger(__name__)
 
 CONTAINER = "insights-activity-logs"
 SUBSCRIPTIONS = "resourceId=/SUBSCRIPTIONS/"
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
-DEFAULT_LAG = timedelta(minutes=60)
-DEFAULT_THREADS = 8
-DEFAULT_ATTEMPTS = 6
-PAGE = 5000  # List Blobs' own maximum
+DEFAULT_LAG = timedelta(minutes=BLOB_LAG_MINUTES)
+DEFAULT_THREADS = BLOB_THREADS
+DEFAULT_ATTEMPTS = BLOB_ATTEMPTS
+PAGE = BLOB_PAGE
 _HOUR = re.compile(r"/y=(\d{4})/m=(\d{1,2})/d=(\d{1,2})/h=(\d{1,2})/")
-_GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 # The SDK's and urllib3's loggers print request URLs at DEBUG (with a SAS from a connection string).
 SDK_LOGGERS = ("urllib3.connectionpool", "azure.core.pipeline.policies.http_logging_policy", "azure.identity")
 _SECRET = re.compile(r"((?:AccountKey|SharedAccessSignature|sig)=)[^;&\s\"']+", re.IGNORECASE)
@@ -81,10 +83,7 @@ class BlobOptions:
     @classmethod
     def from_spec(cls, spec: SourceSpec) -> BlobOptions:
         account, account_url, container = parse_target(spec.target)
-        subs = tuple(s.strip().upper() for s in (spec.param("subscriptions") or "").split(",") if s.strip())
-        for sub in subs:
-            if not _GUID.match(sub):
-                raise SourceError(f"azure-blob source: {sub!r} is not a subscription id (a GUID)")
+        query = parse_options(AzureBlobQuery, spec.params, "source 'azure-blob'")
         start, end = _utc(spec.start), _utc(spec.end)
         if start and end and end <= start:
             raise SourceError("azure-blob source: --end must be after --start")
@@ -92,15 +91,13 @@ class BlobOptions:
             account=account,
             account_url=account_url,
             container=container,
-            subscriptions=subs,
+            subscriptions=query.subscriptions,
             start=start,
             end=end,
-            lag=timedelta(
-                minutes=number_param(spec, "azure-blob", "lag", DEFAULT_LAG.total_seconds() / 60, 0, 24 * 60)
-            ),
-            page_size=int(number_param(spec, "azure-blob", "page_size", PAGE, 1, PAGE)),
-            threads=int(number_param(spec, "azure-blob", "threads", DEFAULT_THREADS, 1, 64)),
-            attempts=int(number_param(spec, "azure-blob", "attempts", DEFAULT_ATTEMPTS, 1, 10)),
+            lag=timedelta(minutes=query.lag),
+            page_size=query.page_size,
+            threads=query.threads,
+            attempts=query.attempts,
         )
 
     @property

@@ -39,8 +39,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.fetching import number_param
+from connectors.options import parse_options
 from connectors.sources import Delivery, SourceError, SourceSpec
+
+from .options import EventHubQuery
 
 log = logging.getLogger(__name__)
 
@@ -110,34 +112,10 @@ def options_from_spec(spec: SourceSpec) -> EventHubOptions:
         )
     if "." not in namespace and ":" not in namespace:
         namespace = f"{namespace}.servicebus.windows.net"
-    checkpoint = spec.param("checkpoint")
-    if not checkpoint:
-        raise SourceError(
-            "eventhub needs ?checkpoint=https://ACCOUNT.blob.core.windows.net/CONTAINER: the blob container "
-            "where each partition's position is kept (it is what makes a restart resume, not re-read all)"
-        )
-    if urlsplit(checkpoint).query or urlsplit(checkpoint).fragment:
-        # A SAS token is a secret: never in a command line or config, and never echoed back.
-        raise SourceError("eventhub checkpoint URL must not carry a query such as a SAS token: "
-                          "credentials come from DefaultAzureCredential")
-    split_container_url(checkpoint)
-    start = (spec.param("start") or "earliest").lower()
-    if start not in STARTS:
-        raise SourceError(f"eventhub start={spec.param('start')!r} must be earliest or latest")
-    group = spec.param("consumer_group") or "$Default"
-    endpoint = spec.param("endpoint")
-    if endpoint is not None:
-        parts = urlsplit(endpoint if "://" in endpoint else f"sb://{endpoint}")
-        if parts.scheme not in ("sb", "amqps") or not parts.hostname or parts.path.strip("/") or parts.query:
-            raise SourceError(f"eventhub endpoint={endpoint!r} is not sb://HOST[:PORT]")
-        endpoint = f"sb://{parts.netloc}"
-    # How soon a crashed reader's partitions can be claimed again (ownership_expiry, seconds) and how often
-    # ownership is renewed (balance_interval): lower than the defaults only for quick restarts in tests.
-    balance = number_param(spec, "eventhub", "balance_interval", 10.0, 0.5, 300.0)
-    expiry = number_param(spec, "eventhub", "ownership_expiry", max(60.0, 2 * balance), 2 * balance, 3600.0)
-    return EventHubOptions(namespace=namespace.lower(), hub=hub, checkpoint_url=checkpoint.rstrip("/"),
-                           consumer_group=group, start=start, endpoint=endpoint,
-                           load_balancing_interval=balance, ownership_expiry=expiry)
+    query = parse_options(EventHubQuery, spec.params, "source 'eventhub'")
+    return EventHubOptions(namespace=namespace.lower(), hub=hub, checkpoint_url=query.checkpoint,
+                           consumer_group=query.consumer_group, start=query.start, endpoint=query.endpoint,
+                           load_balancing_interval=query.balance_interval, ownership_expiry=query.expiry)
 
 
 def location(namespace: str, hub: str, partition: str, offset: str) -> str:

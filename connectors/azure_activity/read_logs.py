@@ -36,20 +36,19 @@ import apache_beam as beam
 import orjson
 
 from connectors.azure_retry import PostRetryPolicy, retry_policy
+from connectors.options import parse_options
 from connectors.sources import Blob, SourceError, SourceSpec
 from connectors.timeutil import time_slices
 
+from .options import LOGS_ENDPOINT, LogAnalyticsQuery
+
 log = logging.getLogger(__name__)
 
-DEFAULT_ENDPOINT = "https://api.loganalytics.io"
+DEFAULT_ENDPOINT = LOGS_ENDPOINT
 TABLE = "AzureActivity"
 INGESTION_LAG = timedelta(minutes=15)
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 
 class LogAnalyticsError(RuntimeError):
     """A query failed for good (denied, workspace not found, still partial at the smallest slice)."""
@@ -70,34 +69,6 @@ class LogAnalyticsOptions:
     max_attempts: int = 8  # requests per query, retries included (azure-core's retry policy)
     backoff: float = 1.0  # seconds, doubled per retry
     backoff_max: float = 60.0  # cap on a backoff wait (a Retry-After is waited as the service says)
-
-
-def parse_duration(text: str, name: str) -> timedelta:
-    """``90s``, ``30m``, ``1h``, ``1d`` (or plain seconds) -> timedelta; a SourceError otherwise."""
-    if text.strip().replace(".", "", 1).isdigit():
-        seconds = float(text)
-    else:
-        m = _DURATION.match(text)
-        if not m:
-            raise SourceError(f"log-analytics {name}={text!r} is not a duration such as 30m, 1h or 90s")
-        seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
-    if seconds < 1:
-        raise SourceError(f"log-analytics {name}={text!r} is shorter than one second")
-    return timedelta(seconds=seconds)
-
-
-def _positive_int(spec: SourceSpec, name: str, default: int, upper: int | None = None) -> int:
-    raw = spec.param(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SourceError(f"log-analytics {name}={raw!r} is not a whole number") from None
-    if value < 1 or (upper is not None and value > upper):
-        bound = f"between 1 and {upper}" if upper else "at least 1"
-        raise SourceError(f"log-analytics {name}={raw!r} must be {bound}")
-    return value
 
 
 def _utc(t: datetime) -> datetime:
@@ -124,23 +95,17 @@ def options_from_spec(spec: SourceSpec) -> LogAnalyticsOptions:
             "(Activity Log rows reach the workspace minutes late): rerun that part later, duplicates "
             "are removed by event id", INGESTION_LAG,
         )
-    size = parse_duration(spec.param("slice") or "1h", "slice")
-    smallest = parse_duration(spec.param("min_slice") or "1m", "min_slice")
-    if smallest > size:
-        raise SourceError(f"log-analytics min_slice ({smallest}) is larger than slice ({size})")
-    endpoint = (spec.param("endpoint") or DEFAULT_ENDPOINT).rstrip("/")
-    if not endpoint.startswith("https://"):
-        # azure-core refuses to send a bearer token over plain http; say so before the run starts.
-        raise SourceError(f"log-analytics endpoint {endpoint!r} must be an https:// URL")
+    # azure-core refuses to send a bearer token over plain http: the model wants https before the run.
+    query = parse_options(LogAnalyticsQuery, spec.params, "source 'log-analytics'")
     return LogAnalyticsOptions(
         workspace=workspace.lower(),
         start=start,
         end=end,
-        endpoint=endpoint,
-        slice=size,
-        min_slice=smallest,
-        rows_per_blob=_positive_int(spec, "rows_per_blob", 10_000),
-        server_timeout=_positive_int(spec, "timeout", 300, upper=600),
+        endpoint=query.endpoint,
+        slice=query.slice,
+        min_slice=query.min_slice,
+        rows_per_blob=query.rows_per_blob,
+        server_timeout=query.timeout,
     )
 
 

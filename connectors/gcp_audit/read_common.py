@@ -1,4 +1,4 @@
-"""What the GCP source kinds share: the audit log names, spec checking, and error text that
+"""What the GCP source kinds share: the audit log names, the time range, and error text that
 never carries a credential.
 
 Plain functions, no Beam and no Google client imports, so they are testable alone and cheap to import.
@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from connectors.gcp_audit.options import AUDIT_LOGS  # noqa: F401  (the names, where they were)
 from connectors.sources import SourceError, SourceSpec
 
 AUDIT_LOG_PREFIX = "cloudaudit.googleapis.com"
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # A secret-looking run of characters: bearer tokens, private key bodies, refresh tokens. Error text from a
 # library is cut at the first of these before it is shown, in case it echoed a request.
 _SECRETISH = re.compile(
@@ -33,32 +31,6 @@ def utc(t: datetime) -> datetime:
 def rfc3339(t: datetime) -> str:
     """The timestamp literal the Logging filter language compares with (UTC, microseconds)."""
     return utc(t).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_duration(spec: SourceSpec, name: str, default: str, minimum: float = 1.0) -> timedelta:
-    """``90s``, ``30m``, ``1h``, ``1d`` or plain seconds -> timedelta; a SourceError otherwise."""
-    text = spec.param(name) or default
-    m = _DURATION.match(text)
-    if not m:
-        raise SourceError(f"{spec.kind} {name}={text!r} is not a duration such as 30m, 1h or 90s")
-    seconds = float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
-    if seconds < minimum:
-        raise SourceError(f"{spec.kind} {name}={text!r} is shorter than {minimum:g} seconds")
-    return timedelta(seconds=seconds)
-
-
-def parse_int(spec: SourceSpec, name: str, default: int, lower: int = 1, upper: int | None = None) -> int:
-    raw = spec.param(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SourceError(f"{spec.kind} {name}={raw!r} is not a whole number") from None
-    if value < lower or (upper is not None and value > upper):
-        bound = f"between {lower} and {upper}" if upper is not None else f"at least {lower}"
-        raise SourceError(f"{spec.kind} {name}={raw!r} must be {bound}")
-    return value
 
 
 def time_range(spec: SourceSpec, required: bool) -> tuple[datetime | None, datetime | None]:

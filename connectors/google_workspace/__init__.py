@@ -14,6 +14,7 @@ from connectors.sources import SourceKind, SourceSpec
 from . import parse
 from . import tables as T
 from .mapping import map_record
+from .options import ReportsQuery
 
 
 class GoogleWorkspaceConnector(Connector):
@@ -52,13 +53,6 @@ SOURCES: tuple[SourceKind, ...] = (
         example="workspace-reports:my_customer?applications=login,admin,token,saml&subject=admin@example.com",
         factory=_reports,
         time_range="required",
-        params={
-            "applications": "login,admin,token,saml,context_aware_access,groups_enterprise (default "
-            "login,admin,token,saml)",
-            "slice": "time slice per paged query, e.g. 6h (default 6h)",
-            "page_size": "activities per page, at most 1000 (default 1000)",
-            "subject": "administrator a domain-wide-delegated service account acts as",
-            "endpoint": "API endpoint for a local stand-in (then unauthenticated); default the public API",
-        },
+        options_model=ReportsQuery,
     ),
 )

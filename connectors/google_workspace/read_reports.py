@@ -33,23 +33,21 @@ import orjson
 from connectors.backoff import backoff_delay, retry_after_seconds
 from connectors.gcp_audit.read_common import (
     describe,
-    parse_duration,
-    parse_int,
     rfc3339,
     safe_text,
     time_range,
 )
-from connectors.sources import Blob, SourceError, SourceSpec
+from connectors.options import parse_options
+from connectors.sources import Blob, SourceSpec
 from connectors.timeutil import time_slices
 
 from . import tables as T
+from .options import ReportsQuery
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://admin.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
-APPLICATIONS = ("login", "admin", "token", "saml", "context_aware_access", "groups_enterprise")
-DEFAULT_APPLICATIONS = ("login", "admin", "token", "saml")
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -75,22 +73,12 @@ class ReportsOptions:
 
 def options_from_spec(spec: SourceSpec) -> ReportsOptions:
     customer = spec.target.strip().strip("/") or "my_customer"
-    apps = tuple(a.strip() for a in (spec.param("applications") or ",".join(DEFAULT_APPLICATIONS)).split(",") if a.strip())
-    unknown = [a for a in apps if a not in APPLICATIONS]
-    if unknown or not apps:
-        raise SourceError(f"workspace-reports applications {unknown or apps!r}: choose from {', '.join(APPLICATIONS)}")
+    query = parse_options(ReportsQuery, spec.params, "source 'workspace-reports'")
     start, end = time_range(spec, required=True)
     assert start is not None and end is not None
-    endpoint = spec.param("endpoint")
-    if endpoint is not None:
-        endpoint = endpoint.rstrip("/")
-        if not endpoint.startswith(("http://", "https://")):
-            raise SourceError(f"workspace-reports endpoint={endpoint!r} is not an http(s):// URL")
     return ReportsOptions(
-        customer=customer, applications=apps, start=start, end=end,
-        slice=parse_duration(spec, "slice", "6h", minimum=60),
-        page_size=parse_int(spec, "page_size", 1000, upper=1000),
-        endpoint=endpoint, subject=spec.param("subject") or None,
+        customer=customer, applications=query.applications, start=start, end=end,
+        slice=query.slice, page_size=query.page_size, endpoint=query.endpoint, subject=query.subject,
     )
 
 

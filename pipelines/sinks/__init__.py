@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from pipelines.sinks.config import SinkConfig, SinkConfigError, parse_sink, unique_names
+from pipelines.sinks.config import SinkConfig, SinkConfigError, SinkOptions, parse_sink, unique_names
 
 if TYPE_CHECKING:
     from pipelines.sinks.base import Sink
@@ -44,6 +44,17 @@ def sink_class(kind: str) -> type[Sink]:
     except KeyError:
         raise SinkConfigError(f"unknown sink kind {kind!r} (known: {', '.join(sorted(KINDS))})") from None
     return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+
+
+def option_models() -> dict[str, type[SinkOptions]]:
+    """The sinks' options models by docs subject: ``sinks`` (what every kind takes) and ``sink KIND`` (what
+    a kind adds or changes; an alias such as ``splunk`` is listed under its first name, ``hec``)."""
+    models: dict[str, type[SinkOptions]] = {"sinks": SinkOptions}
+    for kind in KINDS:
+        model = sink_class(kind).OPTIONS_MODEL
+        if model not in models.values():
+            models[f"sink {kind}"] = model
+    return models
 
 
 def make_sink(config: SinkConfig | str, **kwargs: Any) -> Sink:
@@ -118,6 +129,7 @@ __all__ = [
     "add_sink_arguments",
     "check_sinks",
     "make_sink",
+    "option_models",
     "parse_sink",
     "sink_class",
 ]

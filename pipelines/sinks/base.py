@@ -33,7 +33,13 @@ from typing import Any, ClassVar
 import orjson
 
 from pipelines.redact import redact, register_secret
-from pipelines.sinks.config import Options, SinkConfig, SinkConfigError
+from pipelines.sinks.config import (
+    SinkConfig,
+    SinkConfigError,
+    SinkOptions,
+    register_projections,
+    sink_options,
+)
 from schemas.deadletter import DeadLetter
 
 log = logging.getLogger(__name__)
@@ -41,8 +47,6 @@ log = logging.getLogger(__name__)
 STAGE = "sink"
 REASON_LIMIT = 1000
 UNAVAILABLE = "sink_unavailable"
-DEFAULT_BREAKER_BATCHES = 3
-DEFAULT_BREAKER_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -102,27 +106,28 @@ class Sink(ABC):
     """Delivers canonical event lines to one endpoint; subclasses speak its protocol in ``attempt``."""
 
     kind: ClassVar[str]
-    OPTIONS: ClassVar[dict[str, str]] = {}  # kind-specific option -> help
+    # The kind's options (pipelines.sinks.config.SinkOptions and what the kind adds): parse_sink checks a
+    # value with it, the sink reads its settings from it, and docs/sinks.md shows it.
+    OPTIONS_MODEL: ClassVar[type[SinkOptions]] = SinkOptions
     CREDENTIALS: ClassVar[str] = ""  # where credentials come from, for error messages and --help
-    DEFAULT_BATCH_EVENTS: ClassVar[int] = 500
-    DEFAULT_BATCH_BYTES: ClassVar[int] = 1_000_000
 
     def __init__(self, config: SinkConfig, sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
         self.name = config.name
-        opts = Options(config)
-        self.projection_name = opts.choice("projection", "canonical", tuple(PROJECTIONS))
+        register_projections()
+        opts = sink_options(self.OPTIONS_MODEL, config)
+        self.projection_name = opts.projection
         self.project = PROJECTIONS[self.projection_name]
-        self.keep_raw = opts.boolean("raw", False)
-        self.batch_events = opts.integer("batch_events", self.DEFAULT_BATCH_EVENTS)
-        self.batch_bytes = opts.integer("batch_bytes", self.DEFAULT_BATCH_BYTES, minimum=1024)
-        self.retries = opts.integer("retries", 5, minimum=0)
-        self.backoff = opts.number("backoff", 0.5)
-        self.max_backoff = opts.number("max_backoff", 30.0)
-        self.timeout = opts.number("timeout", 30.0, minimum=0.001)
-        self.gzip = opts.boolean("gzip", True)
-        self.breaker_batches = opts.integer("breaker_batches", DEFAULT_BREAKER_BATCHES, minimum=1)
-        self.breaker_seconds = opts.number("breaker_seconds", DEFAULT_BREAKER_SECONDS, minimum=0.001)
+        self.keep_raw = opts.raw
+        self.batch_events = opts.batch_events
+        self.batch_bytes = opts.batch_bytes
+        self.retries = opts.retries
+        self.backoff = opts.backoff
+        self.max_backoff = opts.max_backoff
+        self.timeout = opts.timeout
+        self.gzip = opts.gzip
+        self.breaker_batches = opts.breaker_batches
+        self.breaker_seconds = opts.breaker_seconds
         self._sleep = sleep
         self._clock = time.monotonic
         self._failed_batches = 0  # consecutive batches that ran out of retries
@@ -131,7 +136,7 @@ class Sink(ABC):
         self._random = random.Random()
         self.configure(opts)
 
-    def configure(self, opts: Options) -> None:  # noqa: B027 - optional hook
+    def configure(self, opts: SinkOptions) -> None:  # noqa: B027 - optional hook
         """Read the kind's own options (and the environment); raise SinkConfigError when they cannot work."""
 
     def close(self) -> None:  # noqa: B027 - optional hook

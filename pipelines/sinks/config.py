@@ -14,12 +14,15 @@ is refused.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from pydantic import AfterValidator, Field
+
+from connectors.options import QueryOptions, parse_options
 from pipelines.errors import UsageError
 
 
@@ -27,37 +30,18 @@ class SinkConfigError(UsageError):
     """A sink value or option that cannot work: one line, exit status 2 on the command line."""
 
 
-# Options every sink understands; each kind adds its own (see the sink classes' OPTIONS).
-COMMON_OPTIONS: dict[str, str] = {
-    "name": "the sink's name in the run summary and dead letters (default: its kind; repeated kinds get -2, -3)",
-    "projection": "what each event becomes before the sink's envelope: native (the event JSON, also "
-    "'canonical'), ocsf (OCSF 1.8.0) or ecs (ECS 9); default ecs for elastic/opensearch, native elsewhere",
-    "raw": "include the original record (event.raw) in what is sent: true or false (default false)",
-    "batch_events": "events per request at most",
-    "batch_bytes": "uncompressed bytes per request at most",
-    "retries": "retries of a failed request or item before it becomes a dead letter (default 5)",
-    "backoff": "first retry delay in seconds, doubled per retry, with full jitter (default 0.5)",
-    "max_backoff": "longest retry delay in seconds, Retry-After included (default 30)",
-    "timeout": "seconds to wait for a connection or a response (default 30)",
-    "gzip": "compress request bodies: true or false (default true)",
-    "breaker_batches": "consecutive batches out of retries before the sink is declared down (default 3)",
-    "breaker_seconds": "seconds of continuous outage before the sink is declared down (default 30)",
-}
-
-# The projection a sink kind uses when none is given: Elasticsearch/OpenSearch content (detection rules,
-# dashboards) is written against ECS; Splunk and Sentinel get the native event, whose fields their
-# cloudaudit content and the Sentinel table's flat columns are named after.
-DEFAULT_PROJECTION: dict[str, str] = {"elastic": "ecs", "opensearch": "ecs"}
-NATIVE = "native"
-
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# The circuit breaker's defaults (pipelines/sinks/base.py): consecutive batches out of retries, and seconds
+# of continuous outage, before a sink is declared down.
+DEFAULT_BREAKER_BATCHES = 3
+DEFAULT_BREAKER_SECONDS = 30.0
 SECRET_OPTIONS = frozenset({"token", "password", "api_key", "apikey", "secret", "key", "client_secret"})
 
 
 @dataclass(frozen=True)
 class SinkConfig:
     """One configured sink: ``kind`` picks the class, ``url`` the endpoint, ``options`` the rest (as
-    given, strings; each sink class checks and converts them)."""
+    given, strings; the kind's options model checks and converts them)."""
 
     name: str
     kind: str
@@ -73,8 +57,9 @@ class SinkConfig:
 def parse_sink(text: str) -> SinkConfig:
     """``KIND:URL?opt=value&...`` -> SinkConfig; raises SinkConfigError with a one-line reason.
 
-    Only the syntax and the options' names are checked here; ``make_sink`` checks values and the
-    environment (a missing token), so the command line reports every problem before the run starts.
+    The syntax and the options (names and values, by the kind's model) are checked here; ``make_sink``
+    checks the environment (a missing token), so the command line reports every problem before the run
+    starts.
     """
     from pipelines.sinks import KINDS, sink_class  # the registry; late to keep this module import-light
 
@@ -107,16 +92,12 @@ def parse_sink(text: str) -> SinkConfig:
         if key in options:
             raise SinkConfigError(f"sink {kind}: option {key!r} given twice")
         options[key] = value
-    known = {**COMMON_OPTIONS, **sink_class(kind).OPTIONS}
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise SinkConfigError(
-            f"sink {kind}: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
+    given = options.get("name", "")
+    where = f"sink {given if _NAME.fullmatch(given) else kind}"
+    checked = parse_options(sink_class(kind).OPTIONS_MODEL, options, where, error=SinkConfigError)
     url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-    name = options.pop("name", "") or kind
-    if not _NAME.fullmatch(name):
-        raise SinkConfigError(f"sink {kind}: option name={name!r}: letters, digits, '.', '_' and '-' only")
+    options.pop("name", None)
+    name = checked.name or kind
     return SinkConfig(name=name, kind=kind, url=url, options=options)
 
 
@@ -129,6 +110,9 @@ def unique_names(configs: list[SinkConfig]) -> list[SinkConfig]:
         seen[c.name] = n
         out.append(c if n == 1 else SinkConfig(f"{c.name}-{n}", c.kind, c.url, dict(c.options)))
     return out
+
+
+SinkOptionsT = TypeVar("SinkOptionsT", bound="SinkOptions")
 
 
 def _redact(url: str) -> str:
@@ -150,72 +134,70 @@ def _port(parts: object) -> int | None:
 # --- option values ----------------------------------------------------------------------------------
 
 
-class Options:
-    """Typed reads of a SinkConfig's option strings, with one-line errors naming the sink and option."""
+def _name(value: str) -> str:
+    if value and not _NAME.fullmatch(value):
+        raise ValueError("letters, digits, '.', '_' and '-' only, at most 64")
+    return value
 
-    def __init__(self, config: SinkConfig) -> None:
-        self._config = config
-        self._values = dict(config.options)
-        if not self._values.get("projection"):
-            self._values["projection"] = DEFAULT_PROJECTION.get(config.kind, NATIVE)
-        register_projections()
 
-    def _raw(self, key: str) -> str | None:
-        v = self._values.get(key)
-        return None if v is None or v == "" else v
+class SinkOptions(QueryOptions):
+    """The options every sink kind takes; each kind's model (``Sink.OPTIONS_MODEL``, beside its class)
+    adds its own and may change a default here (``batch_events``, ``projection``)."""
 
-    def _fail(self, key: str, expected: str, value: str) -> SinkConfigError:
-        return SinkConfigError(f"sink {self._config.name}: option {key}={value!r}: expected {expected}")
+    name: Annotated[str, AfterValidator(_name)] = Field(
+        "",
+        description="the sink's name in the run summary (`sinks/<name>/...`) and in dead-letter reasons; "
+        "repeated kinds get -2, -3",
+        json_schema_extra={"takes": "letters, digits, `.`, `_`, `-`", "default": "the kind"},
+    )
+    # The projection when none is given: Splunk and Sentinel get the native event, whose fields their
+    # cloudaudit content and the Sentinel table's flat columns are named after; elastic changes it to ecs.
+    projection: Literal["native", "canonical", "ocsf", "ecs"] = Field(
+        "native",
+        description="what an event becomes before the sink's envelope: `native` (also `canonical`) is the "
+        "event JSON exactly as in `siem/` and Parquet; `ocsf` is OCSF 1.8.0 (class per event), `ecs` is ECS 9 "
+        "(`schemas/projections/`, field by field in [schema.md](schema.md))",
+        json_schema_extra={"takes": "native or ocsf or ecs (canonical is native)"},
+    )
+    raw: bool = Field(False, description="include `event.raw` (the original record) in what is sent")
+    batch_events: int = Field(500, ge=1, description="events per request at most")
+    batch_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="uncompressed bytes per request at most (an event larger than this goes alone)",
+    )
+    retries: int = Field(
+        5, ge=0, description="retries of a failed request or item; then the event is a dead letter "
+        "(`retries_exhausted`)"
+    )
+    backoff: float = Field(
+        0.5, ge=0, description="first retry delay in seconds; doubled per retry, with full jitter (a random "
+        "delay between 0 and the cap)"
+    )
+    max_backoff: float = Field(
+        30.0, ge=0, description="longest retry delay in seconds; a server's `Retry-After` is honoured up to this"
+    )
+    timeout: float = Field(
+        30.0, ge=0.001, description="seconds to wait for a connection or an answer; a timeout is retried"
+    )
+    gzip: bool = Field(True, description="compress request bodies")
+    breaker_batches: int = Field(
+        DEFAULT_BREAKER_BATCHES,
+        ge=1,
+        description="circuit breaker: after this many consecutive batches that ran out of retries the sink is "
+        "declared down",
+    )
+    breaker_seconds: float = Field(
+        DEFAULT_BREAKER_SECONDS,
+        ge=0.001,
+        description="circuit breaker: after this long (seconds) without any answer the sink is declared down "
+        "(also caps one batch's retries)",
+    )
 
-    def text(self, key: str, default: str) -> str:
-        v = self._raw(key)
-        return default if v is None else v
 
-    def optional(self, key: str) -> str | None:
-        return self._raw(key)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        v = self._raw(key)
-        if v is None:
-            return default
-        low = v.lower()
-        if low in ("1", "true", "yes", "on"):
-            return True
-        if low in ("0", "false", "no", "off"):
-            return False
-        raise self._fail(key, "true or false", v)
-
-    def integer(self, key: str, default: int, minimum: int = 1) -> int:
-        v = self._raw(key)
-        if v is None:
-            return default
-        try:
-            n = int(v)
-        except ValueError:
-            raise self._fail(key, "a whole number", v) from None
-        if n < minimum:
-            raise self._fail(key, f"at least {minimum}", v)
-        return n
-
-    def number(self, key: str, default: float, minimum: float = 0.0) -> float:
-        v = self._raw(key)
-        if v is None:
-            return default
-        try:
-            x = float(v)
-        except ValueError:
-            raise self._fail(key, "a number", v) from None
-        if not math.isfinite(x) or x < minimum:
-            raise self._fail(key, f"a number of at least {minimum}", v)
-        return x
-
-    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
-        v = self._raw(key)
-        if v is None:
-            return default
-        if v not in allowed:
-            raise self._fail(key, " or ".join(allowed), v)
-        return v
+def sink_options(model: type[SinkOptionsT], config: SinkConfig) -> SinkOptionsT:
+    """A SinkConfig's option strings checked by its kind's model (a one-line ``SinkConfigError``)."""
+    return parse_options(model, config.options, f"sink {config.name}", error=SinkConfigError)
 
 
 # --- projections -------------------------------------------------------------------------------------

@@ -21,10 +21,12 @@ from __future__ import annotations
 import base64
 import gzip
 import string
-from typing import Any, ClassVar
+from typing import Annotated, Any, Literal
 
 import orjson
+from pydantic import AfterValidator, Field
 
+from connectors.options import KEEP_BLANK
 from pipelines.sinks.base import (
     GZIP_LEVEL,
     RETRYABLE_STATUS,
@@ -35,7 +37,7 @@ from pipelines.sinks.base import (
     retry_after_seconds,
     short,
 )
-from pipelines.sinks.config import Options, SinkConfigError
+from pipelines.sinks.config import SinkConfigError, SinkOptions
 
 API_KEY_ENV = "ELASTIC_API_KEY"
 API_KEY_FILE_ENV = "ELASTIC_API_KEY_FILE"
@@ -53,37 +55,65 @@ def index_name(pattern: str, item: Item) -> str:
     )
 
 
+def _index_pattern(pattern: str) -> str:
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    unknown = fields - PLACEHOLDERS
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join(sorted(unknown))} (known: {{date}}, {{month}}, {{provider}})"
+        )
+    return pattern
+
+
+class ElasticOptions(SinkOptions):
+    # Elasticsearch/OpenSearch content (detection rules, dashboards) is written against ECS.
+    projection: Literal["native", "canonical", "ocsf", "ecs"] = Field(
+        "ecs",
+        description=SinkOptions.model_fields["projection"].description,
+        json_schema_extra=SinkOptions.model_fields["projection"].json_schema_extra,
+    )
+    batch_events: int = Field(1000, ge=1, description="events per request at most")
+    batch_bytes: int = Field(
+        5_000_000,  # Elastic suggests bulk requests of a few MB
+        ge=1024,
+        description="uncompressed bytes per request at most (an event larger than this goes alone)",
+    )
+    index: Annotated[str, AfterValidator(_index_pattern)] = Field(
+        "cloudaudit-{date}",
+        description="index (or data stream) name; `{date}` = YYYY.MM.DD of `when.time` (UTC), `{month}` = "
+        "YYYY.MM, `{provider}`",
+    )
+    op: Literal["create", "index"] = Field(
+        "create",
+        description="`create`: an id that is already there answers 409 = delivered (also what data streams "
+        "require); `index`: overwrite",
+    )
+    pipeline: str | None = Field(None, description="ingest pipeline to run on the documents")
+    timestamp_field: str = Field(
+        "@timestamp",
+        description="field set to `when.time` (data streams and Kibana want it); empty (`timestamp_field=`) "
+        "for none",
+        json_schema_extra=KEEP_BLANK,
+    )
+
+
 class ElasticSink(HttpSink):
     kind = "elastic"
     CREDENTIALS = (
         f"put an API key in env {API_KEY_ENV} (or a file named by {API_KEY_FILE_ENV}), or a user and "
         f"password in {USER_ENV}/{PASSWORD_ENV}"
     )
-    OPTIONS: ClassVar[dict[str, str]] = {
-        "index": "index name pattern with {date} (YYYY.MM.DD), {month}, {provider} (default cloudaudit-{date})",
-        "op": "bulk operation: create (default; existing ids count as delivered) or index (overwrite)",
-        "pipeline": "ingest pipeline to run on the documents",
-        "timestamp_field": "field set to when.time (default @timestamp; empty: none)",
-    }
-    DEFAULT_BATCH_EVENTS = 1000
-    DEFAULT_BATCH_BYTES = 5_000_000  # Elastic suggests bulk requests of a few MB
+    OPTIONS_MODEL = ElasticOptions
 
-    def configure(self, opts: Options) -> None:
-        self.pattern = opts.text("index", "cloudaudit-{date}")
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(self.pattern) if f is not None}
-        except ValueError as exc:
-            raise SinkConfigError(f"sink {self.name}: option index={self.pattern!r}: {exc}") from None
-        unknown = fields - PLACEHOLDERS
-        if unknown:
-            raise SinkConfigError(
-                f"sink {self.name}: option index={self.pattern!r}: unknown placeholder(s) "
-                f"{', '.join(sorted(unknown))} (known: {{date}}, {{month}}, {{provider}})"
-            )
-        self.op = opts.choice("op", "create", ("create", "index"))
-        self.pipeline = opts.optional("pipeline")
-        ts = self.config.options.get("timestamp_field")
-        self.timestamp_field = "@timestamp" if ts is None else ts
+    def configure(self, opts: SinkOptions) -> None:
+        assert isinstance(opts, ElasticOptions)
+        self.pattern = opts.index
+        self.op = opts.op
+        self.pipeline = opts.pipeline
+        self.timestamp_field = opts.timestamp_field
         self.bulk_url = self.config.url + "/_bulk"
         self._params = {"pipeline": self.pipeline} if self.pipeline else {}
         self._headers = {"Content-Type": "application/x-ndjson"}

@@ -28,9 +28,11 @@ import gzip
 import time
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
+from uuid import UUID
 
 import orjson
+from pydantic import Field
 
 from pipelines.sinks.base import (
     GZIP_LEVEL,
@@ -42,7 +44,7 @@ from pipelines.sinks.base import (
     retry_after_seconds,
     short,
 )
-from pipelines.sinks.config import Options, SinkConfigError
+from pipelines.sinks.config import SinkConfigError, SinkOptions
 
 TOKEN_ENV = "SPLUNK_HEC_TOKEN"
 TOKEN_FILE_ENV = "SPLUNK_HEC_TOKEN_FILE"
@@ -58,38 +60,41 @@ def epoch_seconds(iso: str) -> float:
     return round(datetime.fromisoformat(iso).timestamp(), 3)
 
 
+class HecOptions(SinkOptions):
+    index: str | None = Field(None, description="Splunk index (default: the token's default index)")
+    sourcetype: str = Field("cloudaudit:event", description="sourcetype")
+    source: str | None = Field(None, description="source (default: `cloudaudit:<provider>`)")
+    host: str | None = Field(None, description="host field (default: none, Splunk uses the HEC host)")
+    ack: bool = Field(
+        False,
+        description="indexer acknowledgement: the token must have it on (Splunk Enterprise; Splunk Cloud only "
+        "for Firehose)",
+    )
+    ack_timeout: float = Field(60.0, ge=0, description="seconds to wait for acks before sending the batch again")
+    ack_poll: float = Field(1.0, ge=0.001, description="seconds between `POST /services/collector/ack` polls")
+    channel: UUID | None = Field(
+        None, description="the `X-Splunk-Request-Channel` GUID (default: a new one per worker)"
+    )
+
+
 class HecSink(HttpSink):
     kind = "hec"
     CREDENTIALS = f"put the HEC token in env {TOKEN_ENV} (or a file named by {TOKEN_FILE_ENV})"
-    OPTIONS: ClassVar[dict[str, str]] = {
-        "index": "Splunk index (default: the token's default index)",
-        "sourcetype": "sourcetype (default cloudaudit:event)",
-        "source": "source (default cloudaudit:<provider>)",
-        "host": "host field (default: none, Splunk uses the HEC host)",
-        "ack": "use indexer acknowledgement: true or false (default false)",
-        "ack_timeout": "seconds to wait for an ack before sending the batch again (default 60)",
-        "ack_poll": "seconds between ack polls (default 1)",
-        "channel": "the X-Splunk-Request-Channel GUID (default: a new one per worker)",
-    }
+    OPTIONS_MODEL = HecOptions
 
-    def configure(self, opts: Options) -> None:
+    def configure(self, opts: SinkOptions) -> None:
+        assert isinstance(opts, HecOptions)
         token = env_secret(TOKEN_ENV, TOKEN_FILE_ENV)
         if not token:
             raise SinkConfigError(f"sink {self.name}: no HEC token; {self.CREDENTIALS}")
-        self.index = opts.optional("index")
-        self.sourcetype = opts.text("sourcetype", "cloudaudit:event")
-        self.source = opts.optional("source")
-        self.host = opts.optional("host")
-        self.ack = opts.boolean("ack", False)
-        self.ack_timeout = opts.number("ack_timeout", 60.0)
-        self.ack_poll = opts.number("ack_poll", 1.0, minimum=0.001)
-        channel = opts.optional("channel")
-        if channel is not None:
-            try:
-                channel = str(uuid.UUID(channel))
-            except ValueError:
-                raise SinkConfigError(f"sink {self.name}: option channel={channel!r}: expected a GUID") from None
-        self.channel = channel or str(uuid.uuid4())
+        self.index = opts.index
+        self.sourcetype = opts.sourcetype
+        self.source = opts.source
+        self.host = opts.host
+        self.ack = opts.ack
+        self.ack_timeout = opts.ack_timeout
+        self.ack_poll = opts.ack_poll
+        self.channel = str(opts.channel or uuid.uuid4())
         base = self.config.url
         for suffix in (EVENT_PATH, "/services/collector"):
             if base.endswith(suffix):

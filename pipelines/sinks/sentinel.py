@@ -20,10 +20,12 @@ whole event as a ``dynamic`` column.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, ClassVar
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
 
 from pipelines.sinks.base import RETRYABLE_STATUS, Attempt, Item, Sink, short
-from pipelines.sinks.config import Options, SinkConfigError
+from pipelines.sinks.config import SinkOptions
 
 DEFAULT_STREAM = "Custom-CloudAudit_CL"
 
@@ -78,28 +80,39 @@ def row(item: Item, event: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _dcr(value: str) -> str:
+    if not value.startswith("dcr-"):
+        raise ValueError("not the data collection rule's immutable id (dcr-...)")
+    return value
+
+
+class SentinelOptions(SinkOptions):
+    batch_events: int = Field(2000, ge=1, description="events per upload (the client splits into 1 MiB requests)")
+    dcr: Annotated[str, AfterValidator(_dcr)] = Field(
+        description="the data collection rule's immutable id (`dcr-...`)",
+        json_schema_extra={"takes": "dcr-..."},
+    )
+    stream: str = Field(DEFAULT_STREAM, description="the stream name in the rule")
+
+    @model_validator(mode="after")
+    def _compressed(self) -> SentinelOptions:
+        if not self.gzip:
+            raise ValueError("the ingestion client always compresses; drop gzip=false")
+        return self
+
+
 class SentinelSink(Sink):
     kind = "sentinel"
     CREDENTIALS = (
         "Sentinel signs in with DefaultAzureCredential (managed identity, workload identity, AZURE_* "
         "environment, Azure CLI); grant it 'Monitoring Metrics Publisher' on the data collection rule"
     )
-    OPTIONS: ClassVar[dict[str, str]] = {
-        "dcr": "the data collection rule's immutable id (dcr-...), required",
-        "stream": f"the stream name in the rule (default {DEFAULT_STREAM})",
-    }
-    DEFAULT_BATCH_EVENTS = 2000  # the client splits into 1 MiB requests itself
+    OPTIONS_MODEL = SentinelOptions
 
-    def configure(self, opts: Options) -> None:
-        dcr = opts.optional("dcr")
-        if not dcr or not dcr.startswith("dcr-"):
-            raise SinkConfigError(
-                f"sink {self.name}: option dcr= must be the data collection rule's immutable id (dcr-...)"
-            )
-        self.dcr = dcr
-        self.stream = opts.text("stream", DEFAULT_STREAM)
-        if not self.gzip:
-            raise SinkConfigError(f"sink {self.name}: the ingestion client always compresses; drop gzip=false")
+    def configure(self, opts: SinkOptions) -> None:
+        assert isinstance(opts, SentinelOptions)
+        self.dcr = opts.dcr
+        self.stream = opts.stream
         self._client: Any = None
         self._credential: Any = None
         self._policy: Any = None

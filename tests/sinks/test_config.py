@@ -32,7 +32,7 @@ def test_the_documented_examples_parse() -> None:
         ("hec:https://user:hunter2@splunk:8088", "credentials do not belong"),
         ("hec:https://splunk:8088?token=abc", "would put a secret"),
         ("elastic:https://es?password=abc", "would put a secret"),
-        ("hec:https://splunk:8088?indx=a", "unknown option(s) indx"),
+        ("hec:https://splunk:8088?indx=a", "sink hec does not take indx (did you mean index?); it takes: name, "),
         ("hec:https://splunk:8088?index=a&index=b", "given twice"),
         ("hec:https://splunk:99999", "bad port"),
         ("hec:https://splunk?name=a/b", "letters, digits"),

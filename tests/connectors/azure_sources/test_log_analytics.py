@@ -24,7 +24,6 @@ from connectors.azure_activity.read_logs import (
     blobs_of_records,
     make_client,
     options_from_spec,
-    parse_duration,
     query_text,
     records_of_body,
     sdk_query,
@@ -101,7 +100,9 @@ def test_spec_is_checked_before_the_run() -> None:
         options_from_spec(SourceSpec.parse(f"log-analytics:{WORKSPACE}"))
     with pytest.raises(SourceError, match="not after"):
         options_from_spec(SourceSpec.parse(f"log-analytics:{WORKSPACE}", END, START))
-    assert parse_duration("2h", "slice") == timedelta(hours=2)
+    assert options_from_spec(SourceSpec.parse(f"log-analytics:{WORKSPACE}?slice=2h", START, END)).slice == timedelta(
+        hours=2
+    )
 
 
 def test_backoff_is_capped_jittered_and_honours_retry_after() -> None:
