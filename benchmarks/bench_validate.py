@@ -10,8 +10,7 @@ Maps the shared corpus records of each cloud once, then times (best of 7 passes,
   equivalent typed dict: the same checks, plain dicts out, no model instances;
 - ``typed-dict + build``: the same, then the model instances made from the checked dicts in Python
   (``__new__`` and the four slots ``model_construct`` sets), which is what keeping ``Event`` objects as the
-  normalizer's output would need.
-
+  normalizer's output would need;
 - ``orjson``: ``schemas.fastpath.dumps`` of the typed-dict documents next to pydantic's ``to_json`` of the
   models (the same bytes).
 

@@ -40,11 +40,9 @@ from schemas.deadletter import DeadLetter
 from schemas.event import Event
 from schemas.fastpath import event_validator
 
-# A canonical event document (``schemas.fastpath``): the event as ``Event.model_dump()`` would give it,
-# without the model instances. ``Normalizer(documents=True)`` yields these instead of ``Event``s.
-EventDoc = dict[str, Any]
+# ``Normalizer(documents=True)`` yields canonical documents (``schemas.fastpath.Doc``: the event as
+# ``Event.model_dump()`` gives it, without the model instances) where this says ``Event``.
 Result = Event | DeadLetter | NonEvent
-DocResult = EventDoc | DeadLetter | NonEvent
 
 MAX_RECORD_BYTES = 1 << 20  # 1 MiB: larger than any audit record the three clouds emit
 MAX_LINE_BYTES = 256 << 20  # a line (or whole document) past this is not read into memory
@@ -386,9 +384,9 @@ class Normalizer:
         try:
             if self._validate_doc is not None:
                 try:
-                    return self._validate_doc(out)  # type: ignore[no-any-return]  # a document, see EventDoc
-                except ValidationError:
-                    Event.model_validate(out)  # the model's own error, for the same reason text
+                    return self._validate_doc(out)  # type: ignore[no-any-return]  # a document, see Result
+                except ValidationError:  # the model's own error, for the same reason text as without documents
+                    return Event.model_validate(out).model_dump()  # type: ignore[return-value]
             return Event.model_validate(out)
         except ValidationError as exc:
             return _dead("validate", "invalid_event", f"{connector.format}: {_summarize(exc)}", raw_b, loc)

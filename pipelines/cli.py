@@ -314,8 +314,8 @@ def _cmd_normalize(args: argparse.Namespace, extra: list[str]) -> int:
             raise UsageError(f"no such file: {path}")
     from schemas.fastpath import dumps
 
-    # Documents, not models: checked by the generated fast path, serialized once by orjson (the same bytes
-    # as model_dump_json).
+    # Documents, not models: validated on plain dicts (schemas/fastpath.py), serialized once by orjson (the
+    # same bytes as model_dump_json).
     normalizer = Normalizer(max_record_bytes=args.max_record_bytes, keep_raw=not args.no_raw, documents=True)
     out = sys.stdout.buffer
     dead = 0
@@ -399,7 +399,6 @@ def _sample_generator() -> Callable[..., dict[str, Any]] | None:
         sys.path.append(str(root))
         from sampledata import generate
     return generate
-
 
 
 def _open(path: str) -> BinaryIO:
