@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -121,10 +122,53 @@ def in_process_rate(data: Path) -> tuple[int, float]:
     return records, time.process_time() - t
 
 
+def stage_seconds(data: Path, root: Path) -> tuple[int, float, float]:
+    """Records and CPU seconds of the pipeline's own read stage (``FileReader``: normalize, enrich with the
+    default reference data, serialize, spill) and store stage (``PartitionStore``: dedup, Parquet, raw
+    archive, SIEM lines) over every file under ``data``, as plain Python in this process: what the
+    pipeline's work costs without Beam, so that its ratio splits into the work and the runner."""
+    import time
+
+    from enrichers.beam import prepare
+    from enrichers.context import context_for
+    from pipelines import summary as names
+    from pipelines.layout import Layout, PartitionKey
+    from pipelines.read import SEGMENTS, FileReader
+    from pipelines.settings import Settings
+    from pipelines.store import PartitionStore
+
+    settings = Settings(lone_starts=True)
+    reader = FileReader(settings, str(root / "stages-spill"))
+    reference = prepare(None)
+    reader.enrichment = context_for(reference) if reference is not None else None
+    segments: dict[Any, list[Any]] = {}
+    t = time.process_time()
+    for path in sorted(p for p in data.rglob("*") if p.is_file()):
+        for tag, value in reader.read(str(path), path.stat().st_size):
+            if tag == SEGMENTS:
+                segments.setdefault(value[0], []).append(value[1])  # type: ignore[index]
+    for tag, value in reader.flush():
+        if tag == SEGMENTS:
+            segments.setdefault(value[0], []).append(value[1])  # type: ignore[index]
+    read = time.process_time() - t
+    store = PartitionStore(Layout(str(root / "stages-out"), "stages"), settings)
+    t = time.process_time()
+    for key, parts in segments.items():
+        for _ in store.store(PartitionKey(*key), parts):
+            pass
+    return reader.counts[names.RECORDS_READ], read, time.process_time() - t
+
+
 def compare(data: Path, root: Path, extra: list[str]) -> int:
     records, cpu = in_process_rate(data)
     base = records / cpu
     print(f"in process (parse + map + validate, CPU time): {records:,} records, {base:,.0f} records/CPU-s")
+    n, read, store = stage_seconds(data, root)
+    print(
+        f"the pipeline's stages without Beam (read {read:.1f}s + store {store:.1f}s CPU): "
+        f"{n / (read + store):,.0f} records/CPU-s = {n / (read + store) / base:.2f} of in process "
+        f"(read stage alone {n / read / base:.2f})"
+    )
     walls: dict[int, float] = {}
     for workers in (1, 2):
         out = root / f"out-{workers}"

@@ -182,7 +182,8 @@ def build_parser() -> _Parser:
                      help="groups (and Parquet files) per provider/date/hour partition, for parallel "
                      f"deduplication (default: {DEFAULT_DEDUP_SHARDS})")
     run.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE, metavar="N",
-                     help=f"records per batch element and Parquet row group (default: {DEFAULT_BATCH_SIZE})")
+                     help=f"records per batch element (default: {DEFAULT_BATCH_SIZE}); Parquet row groups "
+                     "collect batches up to 10,000 rows")
     run.add_argument("--no-raw", action="store_true",
                      help="do not keep the original records (no event.raw, no raw archive)")
     run.add_argument("--verbose", "-v", action="store_true", help="Beam's log and full tracebacks")

@@ -108,7 +108,8 @@ def add_replay_parser(sub: Any) -> None:
     p.add_argument("--dedup-shards", type=int, default=DEFAULT_DEDUP_SHARDS, metavar="N",
                    help=f"groups per provider/date/hour partition (default: {DEFAULT_DEDUP_SHARDS})")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                   help=f"records per batch element and Parquet row group (default: {DEFAULT_BATCH_SIZE})")
+                   help=f"records per batch element (default: {DEFAULT_BATCH_SIZE}); Parquet row groups "
+                   "collect batches up to 10,000 rows")
     p.add_argument("--no-raw", action="store_true", help="do not keep the original records")
     p.add_argument("--reread-from", action="append", default=[], metavar="PREFIX",
                    help="input root that read letters of unreadable files may be re-read from; repeat for "

@@ -232,7 +232,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("dedup_shards", "--dedup-shards", "Dedup shards",
               "groups per provider/date/hour partition (default 2)", _SECONDS),
     Parameter("batch_size", "--batch-size", "Batch size",
-              "events per Parquet row group and SIEM request (default 2000)", _SECONDS),
+              "events per batch and SIEM request (default 2000)", _SECONDS),
     Parameter("max_record_bytes", "--max-record-bytes", "Largest record (bytes)",
               "larger records are dead letters", _SECONDS),
     Parameter("no_raw", "--no-raw", "Do not keep raw records",

@@ -30,7 +30,7 @@ class Settings:
 
     max_record_bytes: int = MAX_RECORD_BYTES  # larger records are dead letters
     keep_raw: bool = True  # Event.raw and the raw archive
-    batch_size: int = DEFAULT_BATCH_SIZE  # events per spill flush, SIEM element and Parquet row group
+    batch_size: int = DEFAULT_BATCH_SIZE  # events per spill flush and SIEM element (pipelines/store.py: row groups)
     dedup_shards: int = DEFAULT_DEDUP_SHARDS  # groups per provider/date/hour partition
     # None: the registered connectors. Tests pass their own.
     connectors: tuple[Connector, ...] | None = None

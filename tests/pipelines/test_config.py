@@ -135,3 +135,20 @@ def test_template_entry_runs_the_pipeline(tmp_path: Path) -> None:
     assert code == 0
     assert list((tmp_path / "out" / "cold" / "events").rglob("*.parquet"))
     assert not list((tmp_path / "out" / "cold").rglob("*.jsonl.gz"))
+
+
+def test_dataflow_requirements_are_in_step_with_pyproject() -> None:
+    """dataflow/requirements.txt is `make dataflow-requirements`'s output: every dependency of the project
+    and its worker extras, pinned as installed here. A dependency added to pyproject.toml without
+    regenerating it would be missing on Dataflow workers (ijson, tqdm and isal once were)."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("pin_requirements", root / "dataflow" / "pin_requirements.py")
+    assert spec is not None and spec.loader is not None
+    pin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pin)
+    pinned = pin.closure(pin.roots(["aws", "gcp", "azure", "sinks"]))
+    lines = (root / "dataflow" / "requirements.txt").read_text().splitlines()
+    on_disk = dict(line.split("==", 1) for line in lines if line and not line.startswith("#"))
+    assert on_disk == pinned, "run `make dataflow-requirements`"
