@@ -145,7 +145,8 @@ class Directory:
     def match(self, doc: Doc) -> tuple[Person, str | None, str | None]:
         """(person, the key that matched, which event field it came from) for a canonical event document;
         unknown -> (UNKNOWN, None, None)."""
-        return self.lookup(doc)[:3]  # type: ignore[return-value]
+        person, key, origin, _ = self.lookup(doc)
+        return person, key, origin
 
     def lookup(self, doc: Doc) -> Match:
         """``match`` and the person's canonical document (not to be changed: copy it)."""
