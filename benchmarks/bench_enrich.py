@@ -4,9 +4,11 @@
 
 Generates sample events (bench layout), then per cloud and overall:
 
-- mapping: ``Normalizer.stream`` over the files (parse + map + validate), every result consumed;
-- enrichment: the full chain (identity, account, resource tags, network, catalog) over the same events,
-  kept in memory, timed on its own; and each enricher alone, for the breakdown.
+- mapping: ``Normalizer.stream`` over the files (parse + map + validate), every result consumed; events
+  as canonical documents (``Normalizer(documents=True)``), the form the pipeline's read stage carries;
+- enrichment: the full chain (identity, account, resource tags, network, catalog) over the same events
+  (documents, changed in place, as in the pipeline), kept in memory, timed on its own; and each enricher
+  alone, for the breakdown.
 
 The reference data is sized like a real deployment's: a directory holding most of the principals the
 sample data uses (some are left out, so misses are measured too) plus filler entries, an inventory of
@@ -41,9 +43,8 @@ def normalize(root: Path, files: list[str]) -> tuple[float, list[Any]]:
     by batch (keeping them all would time the garbage collector walking a growing heap); a second,
     untimed pass keeps the events for the enrichment timing."""
     from connectors.normalize import Normalizer
-    from schemas.event import Event
 
-    n = Normalizer()
+    n = Normalizer(documents=True)
     t = time.perf_counter()
     for rel in files:
         with open(root / rel, "rb") as f:
@@ -53,7 +54,7 @@ def normalize(root: Path, files: list[str]) -> tuple[float, list[Any]]:
     kept: list[Any] = []
     for rel in files:
         with open(root / rel, "rb") as f:
-            kept.extend(r for r in n.stream(f, rel) if isinstance(r, Event))
+            kept.extend(r for r in n.stream(f, rel) if type(r) is dict)
     return took, kept
 
 
@@ -70,18 +71,19 @@ def reference_files(out: Path, events: list[Any], seed: int) -> Any:
     accounts: dict[str, str] = {}
     ips: set[str] = set()
     for e in events:
-        a = e.who.actor
+        a = e["who"]["actor"]
+        where = e["where"]
         # One entry per person: the same e-mail seen as a GCP principal and an Azure UPN is one person.
-        key = (a.email or a.id or "").lower()
-        if key and a.type not in ("cloud_service", "anonymous"):
-            ident = actors.setdefault(key, {"email": a.email} if a.email else {})
+        key = (a["email"] or a["id"] or "").lower()
+        if key and a["type"] not in ("cloud_service", "anonymous"):
+            ident = actors.setdefault(key, {"email": a["email"]} if a["email"] else {})
             ids = ident.setdefault("identifiers", [])
-            if a.id and a.id not in ids:
-                ids.append(a.id)
-        if e.where.account:
-            accounts[e.where.account] = e.where.provider
-        if e.where.source.ip:
-            ips.add(e.where.source.ip)
+            if a["id"] and a["id"] not in ids:
+                ids.append(a["id"])
+        if where["account"]:
+            accounts[where["account"]] = where["provider"]
+        if where["source"]["ip"]:
+            ips.add(where["source"]["ip"])
     identities = []
     for n, ident in enumerate(actors.values()):
         if rng.random() < 0.85:  # some principals stay unknown: misses cost too

@@ -3,7 +3,8 @@
 The catalog is a data file (``enrichers/data/actions.yaml``), reviewed like code: each entry names a
 provider, one or more canonical actions exactly as the mappers write ``what.action``, the schema
 category, optionally a refined activity, the risk tags, an optional declarative condition on the request,
-and the reason (why a responder cares). ``Catalog.classify`` applies it to an event.
+and the reason (why a responder cares). ``Catalog.classify`` applies it to an event (a canonical
+document, ``schemas.fastpath``).
 
 Lookups are one dict access on (provider, lower-cased action): Azure operation names arrive in any letter
 case, GCP's differ by service (``SetIamPolicy``/``SetIAMPolicy``), and CloudTrail event names are unique
@@ -39,7 +40,8 @@ from typing import Any
 import orjson
 import yaml
 
-from schemas.event import Activity, Category, Event, Provider
+from schemas.event import Activity, Category, Provider
+from schemas.fastpath import Doc
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "actions.yaml"
 PRIVILEGES_PATH = Path(__file__).resolve().parent / "data" / "privileges.yaml"
@@ -96,17 +98,18 @@ class PrivilegeTags:
             {prov: frozenset(str(r).lower() for r in roles or ()) for prov, roles in doc["admin_roles"].items()},
         )
 
-    def tags(self, event: Event) -> list[str]:
+    def tags(self, doc: Doc) -> list[str]:
         out: list[str] = []
-        admin = self.admin_roles.get(event.where.provider, frozenset())
-        for change in event.what.privilege_changes:
-            if change.op == "remove" or change.kind not in self.grant_kinds:
+        admin = self.admin_roles.get(doc["where"]["provider"], frozenset())
+        for change in doc["what"]["privilege_changes"]:
+            if change["op"] == "remove" or change["kind"] not in self.grant_kinds:
                 continue
             if GRANT_TAG not in out:
                 out.append(GRANT_TAG)
+            role, role_name = change["role"], change["role_name"]
             if ADMIN_TAG not in out and (
-                (change.role is not None and change.role.lower() in admin)
-                or (change.role_name is not None and change.role_name.lower() in admin)
+                (role is not None and role.lower() in admin)
+                or (role_name is not None and role_name.lower() in admin)
             ):
                 out.append(ADMIN_TAG)
         return out
@@ -141,12 +144,12 @@ class Condition:
     raw_contains: tuple[str, ...] = ()
     raw_has_item: tuple[str, tuple[tuple[str, frozenset[str]], ...]] | None = None
 
-    def holds(self, event: Event, memo: dict[str, Any]) -> bool:
+    def holds(self, doc: Doc, memo: dict[str, Any]) -> bool:
         """True when every part holds; ``memo`` keeps the folded texts and parsed raw for one event, so
         several conditions on one action read each field once."""
-        what = event.what
+        what = doc["what"]
         if self.request_contains or self.request_contains_all or self.request_lacks:
-            req = _folded(memo, "request", what.request)
+            req = _folded(memo, "request", what["request"])
             if self.request_contains and (req is None or not any(n in req for n in self.request_contains)):
                 return False
             if self.request_contains_all and (req is None or not all(n in req for n in self.request_contains_all)):
@@ -154,16 +157,16 @@ class Condition:
             if self.request_lacks and req is not None and any(n in req for n in self.request_lacks):
                 return False
         if self.response_contains:
-            resp = _folded(memo, "response", what.response)
+            resp = _folded(memo, "response", what["response"])
             if resp is None or not any(n in resp for n in self.response_contains):
                 return False
         if self.raw_contains:
-            raw = _folded(memo, "raw", event.raw)
+            raw = _folded(memo, "raw", doc["raw"])
             if raw is None or not any(n in raw for n in self.raw_contains):
                 return False
         if self.raw_has_item is not None:
             if "raw_doc" not in memo:
-                memo["raw_doc"] = _parse(event.raw)
+                memo["raw_doc"] = _parse(doc["raw"])
             key, pairs = self.raw_has_item
             if not _has_item(memo["raw_doc"], key, pairs):
                 return False
@@ -359,22 +362,24 @@ class Catalog:
                 rules = rules + wild
         return rules
 
-    def match(self, event: Event) -> list[Rule]:
-        """The rules that apply to this event, conditions checked; nothing is changed."""
-        rules = self.rules_for(event.where.provider, event.what.action)
+    def match(self, doc: Doc) -> list[Rule]:
+        """The rules that apply to this event (a canonical document), conditions checked; nothing is
+        changed."""
+        rules = self.rules_for(doc["where"]["provider"], doc["what"]["action"])
         if not rules:
             return []
         memo: dict[str, Any] = {}
-        return [r for r in rules if r.when is None or r.when.holds(event, memo)]
+        return [r for r in rules if r.when is None or r.when.holds(doc, memo)]
 
-    def classify(self, event: Event) -> list[str]:
+    def classify(self, doc: Doc) -> list[str]:
         """Set ``what.category`` (and ``what.activity`` where the catalog refines it) and add the risk tags
         of every matching rule to ``what.risk_tags`` (no duplicates); return the catalog's tags for the
         event. An event no rule matches is left as it is and gets ``[]``. ``what.privilege_changes`` add
-        iam.privilege_grant / iam.admin_grant whatever the action (PrivilegeTags)."""
-        provider = event.where.provider
-        what = event.what
-        action = what.action
+        iam.privilege_grant / iam.admin_grant whatever the action (PrivilegeTags). ``doc`` is a canonical
+        event document, changed in place."""
+        provider = doc["where"]["provider"]
+        what = doc["what"]
+        action = what["action"]
         memo = self._memo.get(provider)
         if memo is None:
             memo = self._memo.setdefault(provider, {})
@@ -383,7 +388,7 @@ class Catalog:
             rules = self.rules_for(provider, action)
             if len(memo) < _MEMO_MAX:
                 memo[action] = rules
-        derived = default_privilege_tags().tags(event) if what.privilege_changes else None
+        derived = default_privilege_tags().tags(doc) if what["privilege_changes"] else None
         if not rules:
             if not derived:
                 return []
@@ -393,15 +398,15 @@ class Catalog:
             tags, category, activity = list(rule.tags), rule.category, rule.activity
         else:
             tags = []
-            category, activity = _apply_order(rules, event, tags)
+            category, activity = _apply_order(rules, doc, tags)
         if derived:
             tags.extend(t for t in derived if t not in tags)
         if category is not None:
-            what.category = category  # type: ignore[assignment]
+            what["category"] = category
         if activity is not None:
-            what.activity = activity  # type: ignore[assignment]
+            what["activity"] = activity
         if tags:
-            have = what.risk_tags
+            have = what["risk_tags"]
             for t in tags:
                 if t not in have:
                     have.append(t)
@@ -514,7 +519,7 @@ def _condition(when: Any, at: str) -> Condition | None:
     return Condition(**kw)
 
 
-def _apply_order(rules: tuple[Rule, ...], event: Event, tags: list[str]) -> tuple[str | None, str | None]:
+def _apply_order(rules: tuple[Rule, ...], doc: Doc, tags: list[str]) -> tuple[str | None, str | None]:
     """Collect the tags of the matching rules (in file order, unconditional rule first) into ``tags`` and
     return (category, activity): a matching conditional rule's category/activity wins over the
     unconditional one's, because it says more about this very request."""
@@ -524,7 +529,7 @@ def _apply_order(rules: tuple[Rule, ...], event: Event, tags: list[str]) -> tupl
         if r.when is None:
             base_category = base_category or r.category
             base_activity = base_activity or r.activity
-        elif not r.when.holds(event, memo):
+        elif not r.when.holds(doc, memo):
             continue
         else:
             if category is None:

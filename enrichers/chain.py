@@ -1,9 +1,17 @@
 """The enrichment chain: small single-purpose enrichers, registered by name, applied in order.
 
-In the style of pySigma's processing pipelines: each enricher does one thing to an ``Event`` in place
-and says how it went with one outcome word (``hit``, ``miss``, ``none``, ...), which the chain counts as
+In the style of pySigma's processing pipelines: each enricher does one thing to an event in place and
+says how it went with one outcome word (``hit``, ``miss``, ``none``, ...), which the chain counts as
 ``enrich/<name>/<outcome>``. An enricher that raises leaves its fields as they were and is counted as
 ``enrich/<name>/error``: enrichment never drops an event and never stops a run.
+
+The event is a *canonical document* (``schemas.fastpath``: the plain dict ``Event.model_dump()`` gives,
+every field present, in the model's order), the form the pipeline carries from the normalizer to the
+spill: enrichment costs dict stores, not model instances and their validation. Whatever an enricher sets
+is canonical too (what ``model_dump()`` of the sub-model gives, e.g. ``Person(...).model_dump()`` built at
+load time and copied per event), so the document stays exactly what
+``Event.model_validate(doc).model_dump()`` gives (tests/enrichers/test_canonical.py). ``apply_event`` is
+the form for callers holding an ``Event`` model.
 
 ``trace`` (a list, only for ``cloudaudit enrich --explain``) collects which source gave each field.
 """
@@ -15,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
 from schemas.event import Event
+from schemas.fastpath import Doc
 
 COUNTER_PREFIX = "enrich"
 
@@ -33,7 +42,8 @@ class Enricher:
 
     name: ClassVar[str] = ""
 
-    def enrich(self, event: Event, trace: Trace | None = None) -> str:  # pragma: no cover - interface
+    def enrich(self, doc: Doc, trace: Trace | None = None) -> str:  # pragma: no cover - interface
+        """Change the canonical document ``doc`` in place; return the outcome word."""
         raise NotImplementedError
 
 
@@ -69,11 +79,12 @@ class Chain:
     def names(self) -> list[str]:
         return [e.name for e in self.enrichers]
 
-    def apply(self, event: Event, counts: Counter[str], trace: Trace | None = None) -> Event:
+    def apply(self, doc: Doc, counts: Counter[str], trace: Trace | None = None) -> Doc:
+        """Enrich the canonical document ``doc`` in place (and return it)."""
         names = self._names
         for name, enrich in self._steps:
             try:
-                outcome = enrich(event, trace)
+                outcome = enrich(doc, trace)
             except Exception as exc:  # one lookup failing leaves its field empty, never loses the event
                 outcome = "error"
                 if trace is not None:
@@ -83,7 +94,11 @@ class Chain:
             if counter is None:
                 counter = names[key] = counter_name(name, outcome)
             counts[counter] += 1
-        return event
+        return doc
+
+    def apply_event(self, event: Event, counts: Counter[str], trace: Trace | None = None) -> Event:
+        """For callers holding a model: the event enriched, as a new ``Event`` (``event`` is not changed)."""
+        return Event.model_validate(self.apply(event.model_dump(), counts, trace))
 
 
 def outcome_counts(counts: dict[str, int]) -> dict[str, dict[str, int]]:

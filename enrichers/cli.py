@@ -99,6 +99,7 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
     from enrichers.context import load_context
     from enrichers.explain import explain, format_json, format_text, read_events
     from schemas.deadletter import DeadLetter
+    from schemas.fastpath import dumps
 
     no_extra(extra)
     config = enrichment_config(args) or EnrichmentConfig()
@@ -107,7 +108,7 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
     for path in args.files:  # every input is read before any output, so a typo costs nothing
         data = sys.stdin.buffer.read() if path == "-" else read_bytes(path, "input")
         inputs.append(("<stdin>" if path == "-" else path, data))
-    normalizer = Normalizer(keep_raw=not args.no_raw)
+    normalizer = Normalizer(keep_raw=not args.no_raw, documents=True)
     out = sys.stdout.buffer
     counts: Counter[str] = Counter()
     dead = 0
@@ -124,7 +125,7 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
                 print(f"cloudaudit: not an event: {result.location}: {result.kind}", file=sys.stderr, flush=True)
                 continue
             if args.no_raw:
-                result.raw = None
+                result["raw"] = None
             if args.explain:
                 trace = explain(result, context)
                 if args.format == "json":
@@ -133,6 +134,6 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
                     out.write(format_text(result, trace).encode() + b"\n\n")
             else:
                 context.chain.apply(result, counts)
-                out.write(result.model_dump_json().encode() + b"\n")
+                out.write(dumps(result) + b"\n")
     out.flush()
     return 1 if dead else 0

@@ -31,6 +31,7 @@ from enrichers.network import Indicators as IndicatorList
 from enrichers.network import NetworkEnricher, NetworkIndex, cloud_table, internal_table, open_mmdb
 from enrichers.resources import AccountEnricher, Inventory, ResourceTagsEnricher
 from schemas.event import Event
+from schemas.fastpath import Doc
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class EnrichmentContext:
         return self.reference.digest
 
     def enrich(self, event: Event, counts: Any, trace: Trace | None = None) -> Event:
-        return self.chain.apply(event, counts, trace)
+        """For callers holding a model: ``event`` enriched, as a new ``Event`` (``Chain.apply_event``)."""
+        return self.chain.apply_event(event, counts, trace)
 
 
 # --- step 1: bytes --------------------------------------------------------------------------------
@@ -129,9 +131,9 @@ class CatalogEnricher(Enricher):
         self.catalog = catalog
         self._classify = catalog.classify
 
-    def enrich(self, event: Event, trace: Trace | None = None) -> str:
+    def enrich(self, doc: Doc, trace: Trace | None = None) -> str:
         if trace is not None:
-            for rule in self.catalog.match(event):
+            for rule in self.catalog.match(doc):
                 info = rule.explain()
                 source = f"action catalog {self.catalog.path}" + (f" line {rule.line}" if rule.line else "")
                 trace.append(Explanation("what.risk_tags", info.get("tags"), f"{source}: {info.get('reason')}"))
@@ -139,7 +141,7 @@ class CatalogEnricher(Enricher):
                     trace.append(Explanation("what.category", rule.category, source))
                 if rule.activity:
                     trace.append(Explanation("what.activity", rule.activity, source))
-        return "hit" if self._classify(event) else "miss"
+        return "hit" if self._classify(doc) else "miss"
 
 
 def _load_catalog(config: EnrichmentConfig) -> Any:

@@ -2,6 +2,7 @@
 
 Input is either normalized events (canonical JSON: one document, a JSON list, or JSON lines such as the
 pipeline's ``siem/`` output) or raw audit records in any shape a connector reads (normalized first).
+Events travel as canonical documents (``schemas.fastpath``), as in the pipeline.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer
@@ -18,6 +20,7 @@ from enrichers.chain import Explanation
 from enrichers.context import EnrichmentContext
 from schemas.deadletter import DeadLetter
 from schemas.event import Event
+from schemas.fastpath import Doc, canonical
 
 
 def _is_event_doc(doc: Any) -> bool:
@@ -26,8 +29,9 @@ def _is_event_doc(doc: Any) -> bool:
 
 def read_events(
     data: bytes, location: str, normalizer: Normalizer | None = None
-) -> Iterator[Event | DeadLetter | NonEvent]:
-    """Events from canonical event JSON, else from raw records through the connectors."""
+) -> Iterator[Doc | DeadLetter | NonEvent]:
+    """Events (canonical documents) from canonical event JSON, else from raw records through the
+    connectors (``normalizer`` must yield documents: ``Normalizer(documents=True)``)."""
     docs: list[Any] | None = None
     try:
         whole = orjson.loads(data)
@@ -49,21 +53,25 @@ def read_events(
                 except orjson.JSONDecodeError as exc:
                     yield DeadLetter("parse", "invalid_json", f"line {n + 1}: {exc}", line, f"{location}#{n}")
     if docs is None:
-        yield from (normalizer or Normalizer()).blob(data, location)
+        yield from (normalizer or Normalizer(documents=True)).blob(data, location)  # type: ignore[misc]
         return
     for n, doc in enumerate(docs):
         try:
-            yield Event.model_validate(doc)
+            try:
+                yield canonical(doc)
+            except ValidationError:  # the model's own error text (as the normalizer's documents path does)
+                yield Event.model_validate(doc).model_dump()
         except Exception as exc:
             first_line = (str(exc).splitlines() or ["invalid"])[0]
             yield DeadLetter("validate", "invalid_event", first_line, orjson.dumps(doc), f"{location}#{n}")
 
 
-def explain(event: Event, context: EnrichmentContext) -> list[Explanation]:
-    """Enrich ``event`` in place and return, for each field set, its value and its source."""
+def explain(doc: Doc, context: EnrichmentContext) -> list[Explanation]:
+    """Enrich ``doc`` (a canonical event document) in place and return, for each field set, its value and
+    its source."""
     trace: list[Explanation] = []
     counts: Counter[str] = Counter()
-    context.chain.apply(event, counts, trace)
+    context.chain.apply(doc, counts, trace)
     for name, outcome in _outcomes(counts):
         if outcome in ("miss", "none", "error") and not any(t.field.startswith(_FIELDS.get(name, "?")) for t in trace):
             why = _WHY_CATALOG if (name, outcome) == ("catalog", "miss") else _WHY[outcome]
@@ -89,11 +97,12 @@ def _outcomes(counts: Counter[str]) -> Iterator[tuple[str, str]]:
         yield name, outcome
 
 
-def format_text(event: Event, trace: list[Explanation]) -> str:
+def format_text(doc: Doc, trace: list[Explanation]) -> str:
     """A readable report: one block per added field, its value and the source that gave it."""
+    location = doc["source"]["location"]
     head = (
-        f"event {event.id}  {event.where.provider}  {event.what.action}"
-        + (f"  ({event.source.location})" if event.source.location else "")
+        f"event {doc['id']}  {doc['where']['provider']}  {doc['what']['action']}"
+        + (f"  ({location})" if location else "")
     )
     lines = [head]
     for t in trace:
@@ -107,11 +116,11 @@ def format_text(event: Event, trace: list[Explanation]) -> str:
     return "\n".join(lines)
 
 
-def format_json(event: Event, trace: list[Explanation]) -> bytes:
+def format_json(doc: Doc, trace: list[Explanation]) -> bytes:
     return orjson.dumps({
-        "event": event.id,
-        "provider": event.where.provider,
-        "action": event.what.action,
-        "location": event.source.location,
+        "event": doc["id"],
+        "provider": doc["where"]["provider"],
+        "action": doc["what"]["action"],
+        "location": doc["source"]["location"],
         "fields": [{"field": t.field, "value": t.value, "source": t.source} for t in trace],
     }, default=str)

@@ -36,7 +36,8 @@ from typing import Any
 
 from enrichers._files import ReferenceDataError, as_bool, as_text, parse_document, split_list
 from enrichers.chain import Enricher, Explanation, Trace, register
-from schemas.event import Event, Person, Principal
+from schemas.event import Person
+from schemas.fastpath import Doc
 
 # Directory fields holding identifiers, and the key type their values become.
 IDENTIFIER_FIELDS: dict[str, str] = {
@@ -60,6 +61,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _CACHE_MAX = 1 << 16
 
 UNKNOWN = Person(known=False)
+_UNKNOWN_DOC = UNKNOWN.model_dump()
 
 
 def identifier_key(value: str, kind: str = "auto") -> str:
@@ -88,6 +90,10 @@ class DirectoryEntry:
     keys: tuple[str, ...] = field(default=())
 
 
+# (person, the key that matched, which event field it came from, the person's canonical document)
+Match = tuple[Person, str | None, str | None, Doc]
+
+
 class Directory:
     """Identifier key -> ``Person``, built once; ``match`` answers from a per-principal memo."""
 
@@ -107,7 +113,9 @@ class Directory:
                         f"{entry.person.id!r}"
                     )
                 self.index[key] = entry.person
-        self._memo: dict[tuple[Any, ...], tuple[Person, str | None, str | None]] = {}
+        # Each entry's canonical document (``who.person`` as ``model_dump`` gives it), built once.
+        self._docs: dict[str | None, Doc] = {e.person.id: e.person.model_dump() for e in entries}
+        self._memo: dict[tuple[Any, ...], Match] = {}
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -134,24 +142,31 @@ class Directory:
 
     # --- matching --------------------------------------------------------------------------------
 
-    def match(self, event: Event) -> tuple[Person, str | None, str | None]:
-        """(person, the key that matched, which event field it came from); unknown -> (UNKNOWN, None, None)."""
-        who = event.who
-        a = who.actor
-        s = who.session
-        hop = who.delegation[0] if who.delegation else None
+    def match(self, doc: Doc) -> tuple[Person, str | None, str | None]:
+        """(person, the key that matched, which event field it came from) for a canonical event document;
+        unknown -> (UNKNOWN, None, None)."""
+        person, key, origin, _ = self.lookup(doc)
+        return person, key, origin
+
+    def lookup(self, doc: Doc) -> Match:
+        """``match`` and the person's canonical document (not to be changed: copy it)."""
+        who = doc["who"]
+        a = who["actor"]
+        s = who["session"]
+        delegation = who["delegation"]
+        hop = delegation[0] if delegation else None
         memo_key = (
-            a.id, a.email, a.name, a.unique_id, s.issuer if s else None, s.issuer_type if s else None,
-            (hop.id, hop.email, hop.name) if hop else None,
+            a["id"], a["email"], a["name"], a["unique_id"], s["issuer"] if s else None,
+            s["issuer_type"] if s else None, (hop["id"], hop["email"], hop["name"]) if hop else None,
         )
         hit = self._memo.get(memo_key)
         if hit is not None:
             return hit
-        result: tuple[Person, str | None, str | None] = (UNKNOWN, None, None)
-        for key, origin in candidate_keys(event):
+        result: Match = (UNKNOWN, None, None, _UNKNOWN_DOC)
+        for key, origin in candidate_keys(doc):
             person = self.index.get(key)
             if person is not None:
-                result = (person, key, origin)
+                result = (person, key, origin, self._docs[person.id])
                 break
         if len(self._memo) >= _CACHE_MAX:
             self._memo.clear()
@@ -200,7 +215,7 @@ def _entry(row: Any, where: str) -> DirectoryEntry:
 # --- the keys an event offers, most specific first ----------------------------------------------
 
 
-def candidate_keys(event: Event) -> list[tuple[str, str]]:
+def candidate_keys(doc: Doc) -> list[tuple[str, str]]:
     """(key, where it came from) in the order they are tried.
 
     The original caller of a delegation chain comes first (the person behind an impersonation or an
@@ -208,33 +223,36 @@ def candidate_keys(event: Event) -> list[tuple[str, str]]:
     used only by one service identity).
     """
     out: list[tuple[str, str]] = []
-    who = event.who
-    if who.delegation:
-        out.extend(_principal_keys(who.delegation[0], "who.delegation[0]"))
-    a = who.actor
-    if a.id:
-        out.extend((k, "who.actor.id") for k in _id_keys(a.id))
-    if a.email:
-        out.append((identifier_key(a.email, "email"), "who.actor.email"))
-    if a.unique_id and a.unique_id != a.id:
-        out.extend((k, "who.actor.unique_id") for k in _id_keys(a.unique_id))
-    s = who.session
-    if a.name:
-        if "@" in a.name and " " not in a.name:
-            out.append((identifier_key(a.name, "email"), "who.actor.name"))
-        elif s is not None and s.issuer_type == "IdentityStore":
-            out.append(("sso:" + a.name.lower(), "who.actor.name (Identity Center user name)"))
-    if s is not None and s.issuer and s.issuer.startswith("arn:"):
-        out.append(("arn:" + s.issuer.lower(), "who.session.issuer"))
+    who = doc["who"]
+    if who["delegation"]:
+        out.extend(_principal_keys(who["delegation"][0], "who.delegation[0]"))
+    a = who["actor"]
+    a_id, a_email, a_name, a_unique = a["id"], a["email"], a["name"], a["unique_id"]
+    if a_id:
+        out.extend((k, "who.actor.id") for k in _id_keys(a_id))
+    if a_email:
+        out.append((identifier_key(a_email, "email"), "who.actor.email"))
+    if a_unique and a_unique != a_id:
+        out.extend((k, "who.actor.unique_id") for k in _id_keys(a_unique))
+    s = who["session"]
+    if a_name:
+        if "@" in a_name and " " not in a_name:
+            out.append((identifier_key(a_name, "email"), "who.actor.name"))
+        elif s is not None and s["issuer_type"] == "IdentityStore":
+            out.append(("sso:" + a_name.lower(), "who.actor.name (Identity Center user name)"))
+    if s is not None and s["issuer"] and s["issuer"].startswith("arn:"):
+        out.append(("arn:" + s["issuer"].lower(), "who.session.issuer"))
     return out
 
 
-def _principal_keys(p: Principal, origin: str) -> list[tuple[str, str]]:
-    out = [(k, origin + ".id") for k in _id_keys(p.id)] if p.id else []
-    if p.email:
-        out.append((identifier_key(p.email, "email"), origin + ".email"))
-    if p.name and "@" in p.name and " " not in p.name:
-        out.append((identifier_key(p.name, "email"), origin + ".name"))
+def _principal_keys(p: Doc, origin: str) -> list[tuple[str, str]]:
+    """The keys of one delegation hop (a ``Principal`` document)."""
+    pid, email, name = p["id"], p["email"], p["name"]
+    out = [(k, origin + ".id") for k in _id_keys(pid)] if pid else []
+    if email:
+        out.append((identifier_key(email, "email"), origin + ".email"))
+    if name and "@" in name and " " not in name:
+        out.append((identifier_key(name, "email"), origin + ".name"))
     return out
 
 
@@ -286,33 +304,36 @@ class IdentityEnricher(Enricher):
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
 
-    def enrich(self, event: Event, trace: Trace | None = None) -> str:
-        person, key, origin = self.directory.match(event)
-        event.who.person = person
-        if self.directory.privileged_roles and event.what.privilege_changes:
-            self._privileged_grants(event, trace)
+    def enrich(self, doc: Doc, trace: Trace | None = None) -> str:
+        person, key, origin, person_doc = self.directory.lookup(doc)
+        who = doc["who"]
+        who["person"] = person_doc.copy()  # flat: a copy per event, so no two events share it
+        if self.directory.privileged_roles and doc["what"]["privilege_changes"]:
+            self._privileged_grants(doc, trace)
         if trace is not None:
             if key:
                 source = f"directory {self.directory.source}: entry {person.id!r} matched {key!r} from {origin}"
             else:
-                tried = ", ".join(k for k, _ in candidate_keys(event)) or "none"
+                tried = ", ".join(k for k, _ in candidate_keys(doc)) or "none"
                 source = f"directory {self.directory.source}: no entry for the event's identifiers ({tried})"
             trace.append(Explanation("who.person", person.model_dump(exclude_none=True), source))
         if key:
             return "hit"
-        a = event.who.actor
-        return "miss" if (a.id or a.email or a.name or event.who.delegation) else "none"
+        a = who["actor"]
+        return "miss" if (a["id"] or a["email"] or a["name"] or who["delegation"]) else "none"
 
-    def _privileged_grants(self, event: Event, trace: Trace | None) -> None:
+    def _privileged_grants(self, doc: Doc, trace: Trace | None) -> None:
         roles = self.directory.privileged_roles
-        for ch in event.what.privilege_changes:
-            if ch.op != "remove" and ((ch.role or "").lower() in roles or (ch.role_name or "").lower() in roles):
-                if "privileged_role_granted" not in event.what.risk_tags:
-                    event.what.risk_tags.append("privileged_role_granted")
+        what = doc["what"]
+        for ch in what["privilege_changes"]:
+            role, role_name = ch["role"], ch["role_name"]
+            if ch["op"] != "remove" and ((role or "").lower() in roles or (role_name or "").lower() in roles):
+                if "privileged_role_granted" not in what["risk_tags"]:
+                    what["risk_tags"].append("privileged_role_granted")
                 if trace is not None:
                     trace.append(Explanation(
                         "what.risk_tags", "privileged_role_granted",
-                        f"directory {self.directory.source}: privileged_roles holds {ch.role_name or ch.role!r}",
+                        f"directory {self.directory.source}: privileged_roles holds {role_name or role!r}",
                     ))
                 return
 

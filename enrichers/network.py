@@ -24,7 +24,8 @@ import orjson
 
 from enrichers._files import ReferenceDataError, read_bytes
 from enrichers.chain import Enricher, Explanation, Trace, register
-from schemas.event import Event, Geo
+from schemas.event import Geo
+from schemas.fastpath import Doc
 
 _CACHE_MAX = 1 << 17
 
@@ -288,10 +289,11 @@ class SourceFacts:
 
     @property
     def assignments(self) -> dict[str, Any]:
-        """The NetworkSource fields this answer sets (computed once per address, then reused)."""
+        """The NetworkSource fields this answer sets, as canonical document values (``geo`` as
+        ``Geo.model_dump()``; computed once per address, then reused)."""
         out: dict[str, Any] = {}
         if self.geo is not None:
-            out["geo"] = self.geo
+            out["geo"] = self.geo.model_dump()
         if self.asn is not None:
             out["asn"] = self.asn
             out["as_org"] = self.as_org
@@ -469,36 +471,42 @@ class NetworkEnricher(Enricher):
     def __init__(self, index: NetworkIndex) -> None:
         self.index = index
 
-    def enrich(self, event: Event, trace: Trace | None = None) -> str:
-        src = event.where.source
-        if src.ip:
-            facts, fields = self.index.cached_ip(src.ip)
-        elif src.domain:
-            facts = self.index.for_domain(src.domain)
+    def enrich(self, doc: Doc, trace: Trace | None = None) -> str:
+        src = doc["where"]["source"]
+        ip = src["ip"]
+        if ip:
+            facts, fields = self.index.cached_ip(ip)
+        elif src["domain"]:
+            facts = self.index.for_domain(src["domain"])
             fields = facts.assignments if facts is not None else {}
         else:
             return "none"
         if facts is None:
             return "miss"
-        # One dict update instead of up to seven pydantic __setattr__ calls (each ~3x a dict store): the
-        # values are the model's own types, built and checked once per address. (It bypasses the
-        # fields-set bookkeeping, which only exclude_unset reads; nothing here serializes with it.)
-        src.__dict__.update(fields)
+        # One dict update: the values are canonical (built and checked once per address); the keys are
+        # already in the document, so its field order stays the model's. ``geo`` is copied per event.
+        src.update(fields)
+        geo = fields.get("geo")
+        if geo is not None:
+            src["geo"] = geo.copy()
         if facts.threat_tags:
-            src.threat_tags = list(dict.fromkeys([*src.threat_tags, *facts.threat_tags]))
+            src["threat_tags"] = list(dict.fromkeys([*src["threat_tags"], *facts.threat_tags]))
         if trace is not None:
             for fname, source in facts.sources:
-                value = _get_path(event, fname)
-                trace.append(Explanation(fname, value.model_dump(exclude_none=True) if hasattr(value, "model_dump")
-                                         else value, source))
-                if fname == "where.source.cloud_provider" and src.cloud_service:
-                    trace.append(Explanation("where.source.cloud_service", src.cloud_service, source))
+                value = _get_path(doc, fname)
+                trace.append(Explanation(
+                    fname, {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value,
+                    source,
+                ))
+                if fname == "where.source.cloud_provider" and src["cloud_service"]:
+                    trace.append(Explanation("where.source.cloud_service", src["cloud_service"], source))
                 if fname == "where.source.asn":
-                    trace.append(Explanation("where.source.as_org", src.as_org, source))
+                    trace.append(Explanation("where.source.as_org", src["as_org"], source))
         return "hit" if facts.sources else "miss"
 
 
-def _get_path(obj: Any, path: str) -> Any:
+def _get_path(doc: Doc, path: str) -> Any:
+    obj: Any = doc
     for part in path.split("."):
-        obj = getattr(obj, part)
+        obj = obj[part]
     return obj

@@ -21,7 +21,8 @@ import orjson
 
 from enrichers._files import ReferenceDataError, as_text, parse_document, split_list
 from enrichers.chain import Enricher, Explanation, Trace, register
-from schemas.event import AccountContext, Event, Tag
+from schemas.event import AccountContext, Tag
+from schemas.fastpath import Doc
 
 ENVIRONMENTS = ("prod", "staging", "dev", "test", "sandbox")
 CRITICALITIES = ("low", "medium", "high", "critical")
@@ -201,13 +202,16 @@ class AccountEnricher(Enricher):
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self._unknown: dict[str, AccountContext] = {}
+        # Canonical documents of the contexts (``model_dump``), built once; unknown accounts' on first sight.
+        self._docs: dict[str, Doc] = {key: ctx.model_dump() for key, ctx in inventory.accounts.items()}
+        self._unknown: dict[str, Doc] = {}
 
-    def enrich(self, event: Event, trace: Trace | None = None) -> str:
-        account = event.where.account
+    def enrich(self, doc: Doc, trace: Trace | None = None) -> str:
+        where = doc["where"]
+        account = where["account"]
         if not account:
             return "none"
-        ctx = self.inventory.accounts.get(account.lower())
+        ctx = self._docs.get(account.lower())
         outcome = "hit"
         if ctx is None:
             outcome = "miss"
@@ -215,16 +219,21 @@ class AccountEnricher(Enricher):
             if ctx is None:
                 if len(self._unknown) > 4096:
                     self._unknown.clear()
-                ctx = self._unknown[account] = AccountContext(id=account, known=False)
-        event.where.account_context = ctx
+                ctx = self._unknown[account] = AccountContext(id=account, known=False).model_dump()
+        where["account_context"] = ctx.copy()  # flat: a copy per event, so no two events share it
         if trace is not None:
             source = (
-                f"inventory {self.inventory.source}: account {ctx.id!r} matched where.account {account!r}"
+                f"inventory {self.inventory.source}: account {ctx['id']!r} matched where.account {account!r}"
                 if outcome == "hit"
                 else f"inventory {self.inventory.source}: no account {account!r}"
             )
-            trace.append(Explanation("where.account_context", ctx.model_dump(exclude_none=True), source))
+            trace.append(Explanation("where.account_context", _without_none(ctx), source))
         return outcome
+
+
+def _without_none(d: Doc) -> Doc:
+    """A flat document as ``model_dump(exclude_none=True)`` gives it (for --explain)."""
+    return {k: v for k, v in d.items() if v is not None}
 
 
 def sets_tags(activity: str, operation: str) -> bool:
@@ -246,31 +255,36 @@ class ResourceTagsEnricher(Enricher):
     name = "resource_tags"
 
     def __init__(self, inventory: Inventory | None) -> None:
-        self.resources = inventory.resources if inventory is not None else {}
+        # Resource id -> its tags as canonical documents (``Tag.model_dump()``), built once.
+        self.resources: dict[str, list[Doc]] = (
+            {rid: [t.model_dump() for t in tags] for rid, tags in inventory.resources.items()}
+            if inventory is not None else {}
+        )
         self.source = inventory.source if inventory is not None else None
 
-    def enrich(self, event: Event, trace: Trace | None = None) -> str:
-        resources = event.what.resources
+    def enrich(self, doc: Doc, trace: Trace | None = None) -> str:
+        what = doc["what"]
+        resources = what["resources"]
         if not resources:
             return "none"
         outcome = "miss"
         if self.resources:
             for n, r in enumerate(resources):
-                if r.id and r.tags is None:
-                    tags = self.resources.get(r.id.lower())
-                    if tags:
-                        r.tags = list(tags)
+                if r["id"] and r["tags"] is None:
+                    tag_docs = self.resources.get(r["id"].lower())
+                    if tag_docs:
+                        r["tags"] = [t.copy() for t in tag_docs]
                         outcome = "hit"
                         if trace is not None:
                             trace.append(Explanation(
-                                f"what.resources[{n}].tags", {t.key: t.value for t in tags},
-                                f"inventory {self.source}: resource {r.id!r}",
+                                f"what.resources[{n}].tags", {t["key"]: t["value"] for t in tag_docs},
+                                f"inventory {self.source}: resource {r['id']!r}",
                             ))
         first = resources[0]
-        if first.tags is None and sets_tags(event.what.activity, event.what.operation):
-            tags = tags_from_request(event.what.request)
+        if first["tags"] is None and sets_tags(what["activity"], what["operation"]):
+            tags = tags_from_request(what["request"])
             if tags:
-                first.tags = list(tags)
+                first["tags"] = [t.model_dump() for t in tags]
                 outcome = "request" if outcome == "miss" else outcome
                 if trace is not None:
                     trace.append(Explanation(

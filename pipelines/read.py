@@ -6,9 +6,11 @@ are never opened (a FIFO would block the run); every file left out is counted by
 (``skipped_inputs/<why>`` in the summary). Files named explicitly, or matched by a glob, are read.
 
 ``FileReader`` does the work without Beam: it streams each file through the ``Normalizer`` (memory
-bounded by one batch, whatever the file's size), serializes every event once, buffers events by
-partition key and writes a spill file per batch; dead letters are batched as JSON lines. ``ReadFiles``
-is the Beam composite around it.
+bounded by one batch, whatever the file's size), enriches and serializes every event once, buffers
+events by partition key and writes a spill file per batch; dead letters are batched as JSON lines.
+Events travel from the normalizer to the spill as canonical documents (``schemas.fastpath``: plain
+dicts, no model instances), which the enrichers change in place. ``ReadFiles`` is the Beam composite
+around it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pipelines.settings import Settings
 from pipelines.spill import SpilledEvent, encode_event, write_spill
 from pipelines.stages.lone_start import STARTS, StartCollector
 from schemas.deadletter import DeadLetter
-from schemas.event import Event
+from schemas.fastpath import Doc
 
 SEGMENTS = "segments"
 DEADLETTERS = "deadletters"
@@ -133,14 +135,15 @@ class ListInputsFn(beam.DoFn):
         self._counters.push(counts)
 
 
-def partition_key(event: Event, shards: int) -> Key:
-    """(provider, date, hour, shard): Hive partition from the event's UTC time, shard from its id."""
-    t = event.when.time
+def partition_key(doc: Doc, shards: int) -> Key:
+    """(provider, date, hour, shard) of a canonical event document: Hive partition from the event's UTC
+    time, shard from its id."""
+    t = doc["when"]["time"]
     if t.utcoffset():
         t = t.astimezone(UTC)
     iso = t.isoformat()  # YYYY-MM-DDTHH:...: one C call instead of three formats
-    shard = zlib.crc32(event.id.encode()) % shards if shards > 1 else 0
-    return (str(event.where.provider), iso[:10], iso[11:13], shard)
+    shard = zlib.crc32(doc["id"].encode()) % shards if shards > 1 else 0
+    return (str(doc["where"]["provider"]), iso[:10], iso[11:13], shard)
 
 
 Output = tuple[str, object]  # (SEGMENTS, (key, Segment)) or (DEADLETTERS, bytes of JSON lines)
@@ -156,6 +159,7 @@ class FileReader:
             max_record_bytes=settings.max_record_bytes,
             keep_raw=settings.keep_raw,
             registered=settings.connectors,
+            documents=True,  # events as canonical documents: validated, never built as models
         )
         self.counts: Counter[str] = Counter()
         # An enrichers.context.EnrichmentContext, set by the DoFn from its side input (None: no enrichment).
@@ -204,13 +208,13 @@ class FileReader:
         for result in self.normalizer.blob(data, location):
             yield from self.add(result)
 
-    def key_of(self, event: Event) -> Key:
+    def key_of(self, doc: Doc) -> Key:
         """Where an event is buffered before a flush: its partition key (streaming adds the window)."""
-        return partition_key(event, self.settings.dedup_shards)
+        return partition_key(doc, self.settings.dedup_shards)
 
-    def add(self, result: Result) -> Iterator[Output]:
+    def add(self, result: Result | Doc) -> Iterator[Output]:
         self.counts[names.RECORDS_READ] += 1
-        if isinstance(result, Event):
+        if type(result) is dict:  # an event: the normalizer yields canonical documents
             self.counts[names.EVENTS_NORMALIZED] += 1
             if self.enrichment is not None:  # in place, before the one serialization; never drops an event
                 self.enrichment.chain.apply(result, self.counts)
@@ -218,7 +222,7 @@ class FileReader:
             key = self.key_of(result)
             self._events.setdefault(key, []).append(spilled)
             self._event_count += 1
-            self._event_bytes += len(spilled[1]) + len(result.raw or "")
+            self._event_bytes += len(spilled[1]) + len(spilled[2] or "")
             if self._event_count >= self.settings.batch_size or self._event_bytes >= SPILL_FLUSH_BYTES:
                 yield from self.flush_events()
             if self.starts is not None and self.starts.full:

@@ -162,7 +162,7 @@ class ReplayReader(FileReader):
             yield from self.add(_again(letter, reason[:1000], code="invalid_event"))
             return
         if letter.code in COLD_STORAGE_CODES:
-            yield from self.add(event)  # counted as a record read, then deduplicated and stored
+            yield from self.add(event.model_dump())  # counted as a record read, then deduplicated and stored
             return
         self.counts[names.RECORDS_READ] += 1
         self.counts[names.EVENTS_NORMALIZED] += 1
@@ -197,9 +197,10 @@ def _again(letter: DeadLetter, reason: str, code: str | None = None) -> DeadLett
 
 
 def _set_location(result: Any, location: str) -> Any:
-    """The result under the replayed letter's own location (NonEvent is frozen: a new one)."""
-    if isinstance(result, Event):
-        result.source.location = location
+    """The result under the replayed letter's own location (NonEvent is frozen: a new one); an event is a
+    canonical document (the reader's normalizer yields documents)."""
+    if type(result) is dict:
+        result["source"]["location"] = location
     elif isinstance(result, DeadLetter):
         result.location = location
     elif isinstance(result, NonEvent):

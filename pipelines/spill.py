@@ -34,19 +34,25 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.layout import Key
 from schemas.event import Event
+from schemas.fastpath import Doc, dumps
 
 CODEC = "lz4"
 
 # One serialized event: its id (for deduplication), its canonical JSON without ``raw``, and ``raw``.
 SpilledEvent = tuple[str, bytes, str | None]
 
-_to_json = Event.__pydantic_serializer__.to_json  # model_dump_json without its str round trip
-_WITHOUT_RAW = {"raw"}
 
 
-def encode_event(event: Event) -> SpilledEvent:
-    """Serialize an event once, for every sink."""
-    return event.id, _to_json(event, exclude=_WITHOUT_RAW), event.raw
+def encode_event(event: Doc | Event) -> SpilledEvent:
+    """Serialize an event once, for every sink: a canonical document (``schemas.fastpath``, what the
+    pipeline carries), or an ``Event`` model (its document is taken first). ``raw`` is the document's last
+    key: it is taken out for the JSON and put back, so the document is left as it was."""
+    doc = event if isinstance(event, dict) else event.model_dump()
+    raw = doc.pop("raw")
+    try:
+        return doc["id"], dumps(doc), raw
+    finally:
+        doc["raw"] = raw
 
 
 def canonical_line(json_without_raw: bytes, raw: str | None) -> bytes:

@@ -48,6 +48,7 @@ from pipelines.metrics import Counters
 from pipelines.settings import Settings
 from pipelines.spill import SpilledEvent, encode_event, write_spill
 from schemas.event import Event
+from schemas.fastpath import Doc, canonical
 
 STARTS = "lone_starts"  # the read stage's tagged output
 INTERMEDIATE = "azure.activity.intermediate"
@@ -86,9 +87,10 @@ def _better(a: Held, b: Held) -> Held:
     return best[0], best[1], a[2] + b[2]
 
 
-def to_event(ctx: MapContext, keep_raw: bool) -> Event | None:
-    """A held row (its record is ``ctx.raw``) as its operation's event with outcome unknown; None when it
-    cannot be one (it then stays the non-event it was)."""
+def to_event(ctx: MapContext, keep_raw: bool) -> Doc | None:
+    """A held row (its record is ``ctx.raw``) as its operation's event with outcome unknown, a canonical
+    document (``schemas.fastpath``, as the normalizer gives the read stage); None when it cannot be one
+    (it then stays the non-event it was)."""
     try:
         record = loads(ctx.raw.encode("utf-8"))
         out = map_unresolved(record, ctx)
@@ -96,8 +98,11 @@ def to_event(ctx: MapContext, keep_raw: bool) -> Event | None:
             return None
         if not keep_raw:
             out["raw"] = None
-        return Event.model_validate(out)
-    except (ValidationError, Exception):
+        try:
+            return canonical(out)
+        except ValidationError:  # the model decides, as in the normalizer's documents path
+            return Event.model_validate(out).model_dump()
+    except Exception:
         return None
 
 
@@ -191,7 +196,7 @@ class _Watching:
         return out
 
 
-def resolve(batches: Iterable[Batch], counts: Counter[str], keep_raw: bool) -> Iterator[Event]:
+def resolve(batches: Iterable[Batch], counts: Counter[str], keep_raw: bool) -> Iterator[Doc]:
     """The lone operations' events of one shard; the held rows are counted into ``counts``. Two passes
     over ``batches`` (a GroupByKey's values can be iterated again): the first keeps only ranks, row
     counts and ended keys, the second maps the lone operations' rows one at a time, so a shard's held
@@ -298,4 +303,4 @@ def lone_start_events(paths: Iterable[str], keep_raw: bool = True) -> list[Event
     counts: Counter[str] = Counter()
     for shard, batch in collector.take_batches(counts):
         by_shard.setdefault(shard, []).append(batch)
-    return [e for batches in by_shard.values() for e in resolve(batches, counts, keep_raw)]
+    return [Event.model_validate(d) for batches in by_shard.values() for d in resolve(batches, counts, keep_raw)]

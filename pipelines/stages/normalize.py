@@ -23,7 +23,7 @@ from pipelines.metrics import mark_clock
 from pipelines.read import FileReader, partition_key
 from pipelines.settings import MICROS, Settings, StreamSettings
 from pipelines.sources import blob_parts
-from schemas.event import Event
+from schemas.fastpath import Doc
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ ROUNDS = "stream/poll_rounds"
 WindowKey = tuple[str, str, str, int, int]
 
 
-def _micros(event: Event) -> int:
-    t = event.when.time
+def _micros(doc: Doc) -> int:
+    t = doc["when"]["time"]
     return int(t.timestamp()) * MICROS + t.microsecond
 
 
@@ -51,9 +51,9 @@ class StreamReader(FileReader):
         self.stream = stream
         self.newest_us: int | None = None
 
-    def key_of(self, event: Event) -> Any:
-        provider, date, hour, shard = partition_key(event, self.settings.dedup_shards)
-        t = _micros(event)
+    def key_of(self, doc: Doc) -> Any:
+        provider, date, hour, shard = partition_key(doc, self.settings.dedup_shards)
+        t = _micros(doc)
         if self.newest_us is None or t > self.newest_us:
             self.newest_us = t
         return (provider, date, hour, shard, t - t % self.stream.window_us)

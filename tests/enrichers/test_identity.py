@@ -13,7 +13,7 @@ from enrichers._files import ReferenceDataError
 from enrichers.chain import Chain
 from enrichers.identity import Directory, IdentityEnricher, candidate_keys, identifier_key
 from schemas.event import Event
-from tests.enrichers.conftest import REF, connector_events
+from tests.enrichers.conftest import REF, connector_events, on_model
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def directory() -> Directory:
 
 
 def person_of(directory: Directory, event: Event) -> tuple[str | None, bool]:
-    person, _, _ = directory.match(event)
+    person, _, _ = directory.match(event.model_dump())
     return person.id, person.known
 
 
@@ -84,7 +84,7 @@ def test_unknown_identifiers_are_unknown_not_guessed(directory: Directory) -> No
     # "anaya" is an IAM user the directory does not hold; bob.smith@example.com's IAM user name "bob.smith"
     # is not his e-mail and must not be matched by its likeness.
     for event in connector_events("console_login_failures.jsonl"):
-        person, key, _ = directory.match(event)
+        person, key, _ = directory.match(event.model_dump())
         assert (person.known, person.id, key) == (False, None, None)
     ev = first("anonymous_unknown_and_missing_identity.jsonl", "s3:GetObject")
     assert person_of(directory, ev) == (None, False)
@@ -94,17 +94,17 @@ def test_sso_session_named_by_user_name(directory: Directory) -> None:
     ev = first("assumed_role_sso_permission_set.jsonl")
     ev.who.actor.id = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_ReadOnly_0123456789abcdef/alice"
     ev.who.actor.email = ev.who.actor.name = None
-    person, key, origin = directory.match(ev)
+    person, key, origin = directory.match(ev.model_dump())
     assert (person.id, key, origin) == ("P-1001", "sso:alice", "who.actor.id")
     # The same session name under a role that is not an Identity Center permission set says nothing.
     ev.who.actor.id = "arn:aws:sts::111122223333:assumed-role/SomeRole/alice"
     ev.who.session = None
-    assert directory.match(ev)[0].known is False
+    assert directory.match(ev.model_dump())[0].known is False
 
 
 def test_delegation_chain_original_caller_comes_first(directory: Directory) -> None:
     ev = first("impersonation_chain.jsonl", "cloudresourcemanager:SetIamPolicy")
-    keys = [k for k, _ in candidate_keys(ev)]
+    keys = [k for k, _ in candidate_keys(ev.model_dump())]
     assert keys[0] == "email:alice@example.com"
     assert "email:deployer@acme-prod.iam.gserviceaccount.com" in keys
 
@@ -114,7 +114,7 @@ def test_enricher_sets_person_and_counts_outcomes(directory: Directory) -> None:
     counts: Counter[str] = Counter()
     events = [*connector_events("rest_api_page.json"), first("anonymous_unknown_and_missing_identity.jsonl", "s3:GetObject")]
     for e in events:
-        chain.apply(e, counts)
+        on_model(chain.apply, e, counts)
     assert events[0].who.person is not None and events[0].who.person.id == "P-1003"
     assert events[0].who.person.privileged is False and events[0].who.person.department == "Security"
     assert all(e.who.person is not None for e in events)

@@ -12,6 +12,7 @@ import orjson
 from connectors.normalize import Normalizer
 from enrichers.identity import Directory, IdentityEnricher
 from schemas.event import Event
+from tests.enrichers.conftest import on_model
 
 ROOT = Path(__file__).resolve().parents[2]
 OID = "a0d1e2f3-0000-4000-8000-00000000da4a"
@@ -90,7 +91,7 @@ def test_the_same_person_through_entra_azure_workspace_and_gcp() -> None:
     assert [e.source.format for e in events.values()] == [
         "entra.id", "azure.activity", "google_workspace.audit", "gcp.audit"]
     for name, e in events.items():
-        assert enricher.enrich(e) == "hit", name
+        assert on_model(enricher.enrich, e) == "hit", name
         assert e.who.person is not None and e.who.person.id == "P-0042", name
         assert e.who.person.privileged is True, name
     assert entra.what.action == "entra:SignIn" and workspace.what.activity == "login"
@@ -103,7 +104,7 @@ def test_privileged_role_grants_are_tagged_from_the_directory() -> None:
     [pw] = _fixture("entra_id", "signin_wrong_password.jsonl")
     trace: list = []
     for e in (role, ws_role, pw):
-        enricher.enrich(e, trace)
+        on_model(enricher.enrich, e, trace)
     assert "privileged_role_granted" in role.what.risk_tags
     assert "privileged_role_granted" in ws_role.what.risk_tags
     assert "privileged_role_granted" not in pw.what.risk_tags

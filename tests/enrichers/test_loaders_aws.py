@@ -89,7 +89,7 @@ def test_directory_command_writes_what_the_identity_enricher_reads(aws: str, tmp
         what={"action": "sts:AssumeRole", "operation": "AssumeRole"}, where={"provider": "aws"},
         source={"format": "aws.cloudtrail"},
     )
-    person, key, _origin = directory.match(event)
+    person, key, _origin = directory.match(event.model_dump())
     assert (person.id, person.known, person.privileged, key) == ("maria.garcia@example.com", True, True, "sso:maria")
 
 

@@ -142,7 +142,7 @@ def test_entra_command_output_matches_an_activity_log_caller(azure_api: str, tmp
                   who={"actor": {"type": "human", "id": DANA, "name": "dana@acme.example"}},
                   what={"action": "microsoft.authorization:roleassignments/write", "operation": "x"},
                   where={"provider": "azure"}, source={"format": "azure.activity"})
-    person, _key, _origin = directory.match(event)
+    person, _key, _origin = directory.match(event.model_dump())
     assert (person.id, person.department, person.manager) == ("dana.ops@acme.example", "Platform", "boss@acme.example")
 
 

@@ -189,7 +189,7 @@ def test_workspace_users_become_directory_entries(resource_manager: str, tmp_pat
                   who={"actor": {"type": "human", "id": "user:d.ops@acme.example", "email": "d.ops@acme.example"}},
                   what={"action": "iamcredentials:GenerateAccessToken", "operation": "GenerateAccessToken"},
                   where={"provider": "gcp"}, source={"format": "gcp.audit"})
-    person, _key, _origin = directory.match(event)
+    person, _key, _origin = directory.match(event.model_dump())
     assert (person.id, person.privileged) == ("dana@acme.example", None)  # not asked: unknown
 
 

@@ -26,7 +26,7 @@ from enrichers.network import (
     open_mmdb,
 )
 from schemas.event import Event
-from tests.enrichers.conftest import REF, connector_events
+from tests.enrichers.conftest import REF, connector_events, on_model
 
 RANGES = [REF / "aws-ip-ranges.json", REF / "gcp-cloud.json", REF / "azure-service-tags.json"]
 
@@ -159,7 +159,7 @@ def test_enricher_on_real_events(clouds: DualTable) -> None:
         *connector_events("role_session_on_behalf_of_and_source_identity.jsonl"),
     ]
     for e in events:
-        chain.apply(e, counts)
+        on_model(chain.apply, e, counts)
     by_domain = {e.where.source.domain: e.where.source for e in events if e.where.source.domain}
     assert by_domain["lambda.amazonaws.com"].cloud_provider == "aws"
     assert by_domain["lambda.amazonaws.com"].cloud_service == "lambda.amazonaws.com"

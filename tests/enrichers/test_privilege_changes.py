@@ -16,6 +16,7 @@ from connectors.normalize import Normalizer
 from enrichers.catalog import CatalogError, PrivilegeTags, default_catalog
 from pipelines.cli import main
 from schemas.event import Event
+from tests.enrichers.conftest import on_model
 
 DATA = Path(__file__).resolve().parent / "testdata" / "privilege"
 
@@ -49,7 +50,7 @@ def _event(name: str, old: str = "", new: str = "") -> Event:
 
 def test_a_reader_grant_is_a_grant_but_not_admin() -> None:
     e = _event("gcp_set_iam_policy_owner.json", "roles/owner", "roles/viewer")
-    tags = default_catalog().classify(e)
+    tags = on_model(default_catalog().classify, e)
     assert "iam.privilege_grant" in tags and "iam.admin_grant" not in tags
 
 
@@ -58,14 +59,14 @@ def test_a_removal_is_no_grant() -> None:
     e.what.privilege_changes[0].op = "remove"
     e.what.action = "iam:SomethingUncatalogued"
     e.what.risk_tags = []
-    assert default_catalog().classify(e) == []
+    assert on_model(default_catalog().classify, e) == []
 
 
 def test_a_customer_policy_named_like_an_aws_one_is_not_admin() -> None:
     e = _event("aws_attach_user_policy_admin.json")
     change = e.what.privilege_changes[0]
     change.role, change.role_name = "arn:aws:iam::210987654321:policy/AdministratorAccess", "AdministratorAccess"
-    assert "iam.admin_grant" not in PrivilegeTags.load().tags(e)
+    assert "iam.admin_grant" not in PrivilegeTags.load().tags(e.model_dump())
 
 
 def test_privilege_table_file_problems_are_catalog_errors(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from enrichers._files import ReferenceDataError
 from enrichers.chain import Chain
 from enrichers.resources import AccountEnricher, Inventory, ResourceTagsEnricher, tags_from_request
 from schemas.event import Resource
-from tests.enrichers.conftest import REF, connector_events
+from tests.enrichers.conftest import REF, connector_events, on_model
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_account_context_for_each_cloud(inventory: Inventory) -> None:
     seen = {}
     for name in ("s3_log_file_iam_user.json.gz", "pubsub_push.json", "rest_api_event.json", "panther_style.jsonl"):
         for e in connector_events(name):
-            chain.apply(e, counts)
+            on_model(chain.apply, e, counts)
             assert e.where.account_context is not None
             seen[e.where.provider, e.where.account] = e.where.account_context
     aws = seen["aws", "111122223333"]
@@ -45,15 +45,15 @@ def test_account_context_for_each_cloud(inventory: Inventory) -> None:
 def test_unknown_account_is_marked_unknown_and_alias_matches(inventory: Inventory) -> None:
     (e, *_) = connector_events("ipv6_source_address.jsonl")
     e.where.account = "999999999999"
-    assert AccountEnricher(inventory).enrich(e) == "miss"
+    assert on_model(AccountEnricher(inventory).enrich, e) == "miss"
     assert e.where.account_context is not None
     assert (e.where.account_context.id, e.where.account_context.known) == ("999999999999", False)
     e.where.account = "482749184637"  # the project number of acme-prod
-    assert AccountEnricher(inventory).enrich(e) == "hit"
+    assert on_model(AccountEnricher(inventory).enrich, e) == "hit"
     assert e.where.account_context.id == "acme-prod"
     e.where.account = None
     e.where.account_context = None
-    assert AccountEnricher(inventory).enrich(e) == "none" and e.where.account_context is None
+    assert on_model(AccountEnricher(inventory).enrich, e) == "none" and e.where.account_context is None
 
 
 def test_resource_tags_from_the_inventory(inventory: Inventory) -> None:
@@ -61,7 +61,7 @@ def test_resource_tags_from_the_inventory(inventory: Inventory) -> None:
     counts: Counter[str] = Counter()
     chain = Chain([ResourceTagsEnricher(inventory)])
     for e in events:
-        chain.apply(e, counts)
+        on_model(chain.apply, e, counts)
     vm = [e for e in events if e.what.resources and e.what.resources[0].name == "vm-batch-02"]
     assert vm and all(
         {t.key: t.value for t in e.what.resources[0].tags or []} == {"environment": "prod", "costCenter": "4711"}
@@ -93,7 +93,7 @@ def test_request_tags_fill_the_first_resource_without_an_inventory() -> None:
     e.what.resources = [Resource(id="arn:aws:iam::111122223333:role/new-role")]
     e.what.request = orjson.dumps({"tags": [{"key": "env", "value": "prod"}]}).decode()
     e.what.operation, e.what.activity = "CreateRole", "create"
-    assert ResourceTagsEnricher(None).enrich(e) == "request"
+    assert on_model(ResourceTagsEnricher(None).enrich, e) == "request"
     assert e.what.resources[0].tags is not None and e.what.resources[0].tags[0].key == "env"
 
 
@@ -113,7 +113,7 @@ def test_request_tags_are_the_target_s_only_when_the_call_creates_or_tags_it(
     e.what.operation, e.what.activity = operation, activity  # type: ignore[assignment]
     e.what.request = orjson.dumps({"roleArn": "arn:aws:iam::111122223333:role/app",
                                    "tags": [{"key": "project", "value": "blue"}]}).decode()
-    ResourceTagsEnricher(None).enrich(e)
+    on_model(ResourceTagsEnricher(None).enrich, e)
     assert (e.what.resources[0].tags is not None) is tagged
 
 
