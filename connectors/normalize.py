@@ -38,7 +38,7 @@ from connectors.errors import MappingError, NonEvent
 from connectors.registry import connectors
 from schemas.deadletter import DeadLetter
 from schemas.event import Event
-from schemas.fastpath import event_validator
+from schemas.fastpath import event_document
 
 # ``Normalizer(documents=True)`` yields canonical documents (``schemas.fastpath.Doc``: the event as
 # ``Event.model_dump()`` gives it, without the model instances) where this says ``Event``.
@@ -86,7 +86,6 @@ class Normalizer:
         # Events as canonical documents (plain dicts, schemas/fastpath.py) for callers that serialize rather
         # than read attributes: the same validation, without building the models.
         self.documents = documents
-        self._validate_doc = event_validator().validate_python if documents else None
         self.connectors = tuple(registered) if registered is not None else connectors()
 
     @property
@@ -382,11 +381,8 @@ class Normalizer:
         if not self.keep_raw:
             out["raw"] = None
         try:
-            if self._validate_doc is not None:
-                try:
-                    return self._validate_doc(out)  # type: ignore[no-any-return]  # a document, see Result
-                except ValidationError:  # the model's own error, for the same reason text as without documents
-                    return Event.model_validate(out).model_dump()  # type: ignore[return-value]
+            if self.documents:
+                return event_document(out)  # type: ignore[return-value]  # a document, see Result
             return Event.model_validate(out)
         except ValidationError as exc:
             return _dead("validate", "invalid_event", f"{connector.format}: {_summarize(exc)}", raw_b, loc)

@@ -12,15 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer
 from enrichers.chain import Explanation
 from enrichers.context import EnrichmentContext
 from schemas.deadletter import DeadLetter
-from schemas.event import Event
-from schemas.fastpath import Doc, canonical
+from schemas.fastpath import Doc, event_document
 
 
 def _is_event_doc(doc: Any) -> bool:
@@ -57,10 +55,7 @@ def read_events(
         return
     for n, doc in enumerate(docs):
         try:
-            try:
-                yield canonical(doc)
-            except ValidationError:  # the model's own error text (as the normalizer's documents path does)
-                yield Event.model_validate(doc).model_dump()
+            yield event_document(doc)  # as the normalizer's documents path decides (the model's error text)
         except Exception as exc:
             first_line = (str(exc).splitlines() or ["invalid"])[0]
             yield DeadLetter("validate", "invalid_event", first_line, orjson.dumps(doc), f"{location}#{n}")

@@ -42,7 +42,6 @@ CODEC = "lz4"
 SpilledEvent = tuple[str, bytes, str | None]
 
 
-
 def encode_event(event: Doc | Event) -> SpilledEvent:
     """Serialize an event once, for every sink: a canonical document (``schemas.fastpath``, what the
     pipeline carries), or an ``Event`` model (its document is taken first). ``raw`` is the document's last

@@ -6,8 +6,9 @@ schema from ``schemas.arrow``), appends the raw records to the gzip archive besi
 batch's canonical JSON lines for the SIEM sink. A partition's batches are held until they make a row group
 of ``PARQUET_ROW_GROUP_ROWS`` rows or ``PARQUET_ROW_GROUP_BYTES`` of Arrow data, whichever comes first:
 Parquet's cost per row group is per column (135 of them), so larger row groups are cheaper to write and
-smaller on disk. Memory stays bounded by one row group plus the set of ids in the partition. File names depend only on the run id and the key, so a retried bundle overwrites its own
-files instead of adding copies.
+smaller on disk. Memory stays bounded by one row group plus the set of ids in the partition. File names
+depend only on the run id and the key, so a retried bundle overwrites its own files instead of adding
+copies.
 
 Reruns are idempotent: before writing a key, the ids of the events already in that partition's committed
 Parquet files (those an earlier run's manifest lists; see ``pipelines.cleanup``) are read (the ``id``

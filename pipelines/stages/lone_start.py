@@ -35,7 +35,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
-from pydantic import ValidationError
 
 from connectors.azure_activity import AzureActivityConnector
 from connectors.azure_activity.lone_start import map_unresolved, operation_key
@@ -48,7 +47,7 @@ from pipelines.metrics import Counters
 from pipelines.settings import Settings
 from pipelines.spill import SpilledEvent, encode_event, write_spill
 from schemas.event import Event
-from schemas.fastpath import Doc, canonical
+from schemas.fastpath import Doc, event_document
 
 STARTS = "lone_starts"  # the read stage's tagged output
 INTERMEDIATE = "azure.activity.intermediate"
@@ -98,10 +97,7 @@ def to_event(ctx: MapContext, keep_raw: bool) -> Doc | None:
             return None
         if not keep_raw:
             out["raw"] = None
-        try:
-            return canonical(out)
-        except ValidationError:  # the model decides, as in the normalizer's documents path
-            return Event.model_validate(out).model_dump()
+        return event_document(out)  # as the normalizer's documents path decides
     except Exception:
         return None
 
