@@ -14,6 +14,13 @@ import orjson
 
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
+# Entries of a cache whose keys are long, many-valued strings (user agents, full resource names): each
+# entry keeps its key alive (~300 bytes with the cache's own link), so 16,384 of them bound the cache
+# to about 5 MiB. Real logs repeat a few hundred agents; a larger cache only filled with the generated
+# data's one-off agents (65,536 entries were 15-20 MiB per cache: most of the pipeline's memory growth
+# from 200k to 1M events, benchmarks/bench_memory.py).
+LONG_KEY_CACHE = 16_384
+
 # Verb words at the start (or end, for GCP/Azure dotted and slashed names) of an operation name.
 _VERBS: dict[str, str] = {
     # create
@@ -95,7 +102,7 @@ _CONSOLE = ("console.amazonaws.com", "signin.amazonaws.com", "console.ec2.amazon
             "consolebackend", "googlecloudconsole")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=LONG_KEY_CACHE)
 def client_from_user_agent(user_agent: str | None) -> str:
     """console, cli, sdk, terraform, cloud_service, other or unknown, from a user agent string.
 

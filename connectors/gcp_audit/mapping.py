@@ -17,6 +17,7 @@ import orjson
 
 from connectors.base import MapContext
 from connectors.common import (
+    LONG_KEY_CACHE,
     activity_from_operation,
     client_from_user_agent,
     compact_json,
@@ -430,7 +431,7 @@ def resources_from(name: str | None, rtype: str | None, labels: dict[str, Any], 
 _PARENTS = ("projects", "organizations", "folders", "billingAccounts")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=LONG_KEY_CACHE)
 def resource_name_facts(name: str) -> tuple[str | None, str | None, str | None]:
     """(short name, account, region) from a full resource name such as
     ``projects/p/regions/us-central1/subnetworks/default``."""
