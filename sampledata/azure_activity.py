@@ -945,8 +945,10 @@ def _rows(c: GenContext, pop: Population, n: int, render: Render) -> Iterator[Ro
             made += 1
             continue
         o = operation(c, pop, t)
-        for phase, ts in o.phases:
+        for i, (phase, ts) in enumerate(o.phases):
             if made >= n:
+                if i and o.phases[i - 1][0] not in ("Success", "Failure"):
+                    c.lone_start()  # cut short: its Start row never sees a terminal row
                 break
             # The bytes are copied to their own size: orjson's keep its whole working buffer.
             data = memoryview(orjson.dumps(render(c, o, phase, ts))).tobytes()
