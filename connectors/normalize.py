@@ -47,6 +47,7 @@ Result = Event | DeadLetter | NonEvent
 MAX_RECORD_BYTES = 1 << 20  # 1 MiB: larger than any audit record the three clouds emit
 MAX_LINE_BYTES = 256 << 20  # a line (or whole document) past this is not read into memory
 MAX_DEPTH = 4  # envelopes inside envelopes (SNS in SQS in ...), no deeper
+EMPTY_ARRAY = "empty_json_array"  # the non-event of a JSON array with nothing in it (a file, an item)
 _GZIP_MAGIC = b"\x1f\x8b"
 STREAM_FROM_BYTES = 16 << 20  # a Records document larger than this is parsed record by record
 _RECORDS_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"(Records|records)"\s*:\s*\[')
@@ -262,6 +263,9 @@ class Normalizer:
         depth: int,
     ) -> Iterator[Result]:
         if isinstance(obj, list):
+            if not obj:  # read and counted, as a source's empty envelope is: nothing vanishes unseen
+                yield self._non_event(EMPTY_ARRAY, location, counter)
+                return
             for item in obj:
                 yield from self._expand(item, None, location, ingested, counter, envelope or "json_array", depth + 1)
             return
@@ -288,9 +292,7 @@ class Normalizer:
                 if u is None:
                     continue
                 if isinstance(u, NonEvent):
-                    loc = f"{location}#{counter[0]}"
-                    counter[0] += 1
-                    yield NonEvent(u.kind, loc)
+                    yield self._non_event(u.kind, location, counter)
                     return
                 yield from self._expand_items(u, c, location, ingested, counter, depth)
                 return
@@ -392,6 +394,11 @@ class Normalizer:
             if c.claims(record):
                 return c
         return None
+
+    def _non_event(self, kind: str, location: str, counter: list[int]) -> NonEvent:
+        loc = f"{location}#{counter[0]}"
+        counter[0] += 1
+        return NonEvent(kind, loc)
 
     def _dead_record(
         self, stage: str, code: str, reason: str, payload: bytes, location: str, counter: list[int]

@@ -87,6 +87,13 @@ def test_envelopes_arrays_and_pretty_printed_documents() -> None:
     assert kinds(run(b'{"digest": 1}')) == ["non:toy.digest"]
 
 
+def test_an_empty_array_is_a_counted_non_event() -> None:
+    """Nothing read vanishes unseen: an empty JSON array (a file, a line, an item) is one non-event."""
+    assert kinds(run(b"[]")) == ["non:empty_json_array"]
+    assert kinds(run(b"[]\n" + orjson.dumps(rec(id=1)) + b"\n")) == ["non:empty_json_array", "event"]
+    assert kinds(run(orjson.dumps([rec(id=1), []]))) == ["event", "non:empty_json_array"]
+
+
 def test_raw_keeps_the_original_line_bytes() -> None:
     line = b'{"toy_op": "Get",   "toy_time": "2024-05-01T12:00:00Z"}'
     (e,) = run(line)

@@ -24,6 +24,7 @@ from connectors.errors import MappingError, NonEvent
 from .tables import CANONICAL_KEYS
 
 DIGEST = NonEvent("aws.cloudtrail.digest")
+EMPTY_LOG_FILE = NonEvent("aws.cloudtrail.empty_log_file")  # {"Records": []}: read, counted, nothing to map
 CONTROL_MESSAGE = NonEvent("aws.cloudwatch_logs.control_message")
 
 
@@ -42,6 +43,9 @@ def unwrap(doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
         return _cloudwatch_logs(doc, message_type)
     cloudtrail_event = doc.get("CloudTrailEvent")
     if cloudtrail_event is not None:
+        if not isinstance(cloudtrail_event, str | dict):
+            kind = type(cloudtrail_event).__name__
+            raise MappingError("bad_envelope", f"CloudTrailEvent is a {kind}, not the record's JSON text")
         return Unwrapped("lookup_events", [cloudtrail_event])
     if "digestStartTime" in doc or ("logFiles" in doc and "awsAccountId" in doc):
         return DIGEST
@@ -54,7 +58,9 @@ def unwrap(doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
 def _s3_log_file(records: Any) -> Unwrapped | None:
     if type(records) is not list:
         raise MappingError("bad_envelope", f"Records is a {type(records).__name__}, not a list of records")
-    if records and type(records[0]) is dict and _is_notification(records[0]):
+    if not records:
+        return EMPTY_LOG_FILE
+    if type(records[0]) is dict and _is_notification(records[0]):
         return None
     return Unwrapped("s3_log_file", records)
 

@@ -52,6 +52,10 @@ def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else _EMPTY
 
 
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _id_text(value: Any) -> str | None:
     """An id as text: ids arrive as strings, sometimes as numbers (project numbers, BigQuery rows)."""
     if isinstance(value, str):
@@ -496,7 +500,7 @@ def privilege_changes_from(p: dict[str, Any], scope: str | None) -> list[dict[st
         if not delta:
             return []
     out: list[dict[str, Any]] = []
-    for b in delta.get("bindingDeltas") or ():
+    for b in _l(delta.get("bindingDeltas")):
         if not isinstance(b, dict):
             continue
         condition = _d(b.get("condition"))
@@ -508,7 +512,7 @@ def privilege_changes_from(p: dict[str, Any], scope: str | None) -> list[dict[st
             "scope": scope,
             "condition": _s(condition.get("expression")) or _s(condition.get("title")),
         })
-    for a in delta.get("auditConfigDeltas") or ():
+    for a in _l(delta.get("auditConfigDeltas")):
         if not isinstance(a, dict):
             continue
         service, log_type = _s(a.get("service")), _s(a.get("logType"))

@@ -232,6 +232,18 @@ def test_lookup_events_output_and_single_event() -> None:
     assert single.id == out[0].id == event(rec).id
 
 
+def test_lookup_event_whose_cloudtrail_event_is_not_text_is_one_dead_letter() -> None:
+    for wrong in ([], [1, 2], 7, True):
+        (out,) = blob(orjson.dumps({**_lookup(record()), "CloudTrailEvent": wrong}))
+        assert isinstance(out, DeadLetter) and out.code == "bad_envelope", wrong
+        assert "CloudTrailEvent is a" in out.reason
+
+
+def test_an_empty_log_file_is_a_counted_non_event() -> None:
+    (out,) = blob(b'{"Records": []}', "empty.json")
+    assert out == NonEvent("aws.cloudtrail.empty_log_file", "empty.json#0")
+
+
 def test_json_array_of_records() -> None:
     out = blob(orjson.dumps([record(), record(eventID="j2")]))
     assert [r.source.shape for r in out] == ["json_array", "json_array"]
