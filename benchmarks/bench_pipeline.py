@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import (
     check_against_manifest,
+    clear_project_caches,
     describe_setup,
     generate_data,
     mib,
@@ -163,6 +164,7 @@ def compare(data: Path, root: Path, extra: list[str]) -> int:
     records, cpu = in_process_rate(data)
     base = records / cpu
     print(f"in process (parse + map + validate, CPU time): {records:,} records, {base:,.0f} records/CPU-s")
+    clear_project_caches()  # the stages start as cold as the pipeline's own worker does
     n, read, store = stage_seconds(data, root)
     print(
         f"the pipeline's stages without Beam (read {read:.1f}s + store {store:.1f}s CPU): "
