@@ -55,7 +55,7 @@ def unwrap(doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
     return None
 
 
-def _s3_log_file(records: Any) -> Unwrapped | None:
+def _s3_log_file(records: Any) -> Unwrapped | NonEvent | None:
     if type(records) is not list:
         raise MappingError("bad_envelope", f"Records is a {type(records).__name__}, not a list of records")
     if not records:
