@@ -48,6 +48,7 @@ MAX_RECORD_BYTES = 1 << 20  # 1 MiB: larger than any audit record the three clou
 MAX_LINE_BYTES = 256 << 20  # a line (or whole document) past this is not read into memory
 MAX_DEPTH = 4  # envelopes inside envelopes (SNS in SQS in ...), no deeper
 EMPTY_ARRAY = "empty_json_array"  # the non-event of a JSON array with nothing in it (a file, an item)
+EMPTY_ENVELOPE = "empty_envelope"  # <connector format>.empty_envelope: a source's envelope without items
 _GZIP_MAGIC = b"\x1f\x8b"
 STREAM_FROM_BYTES = 16 << 20  # a Records document larger than this is parsed record by record
 _RECORDS_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"(Records|records)"\s*:\s*\[')
@@ -303,6 +304,9 @@ class Normalizer:
     ) -> Iterator[Result]:
         # Dispatch once per envelope: the items of a record envelope are the owner's records (or those of
         # a connector that goes before it); an item none of them claims takes the general path, unchanged.
+        if not u.items:  # an envelope with nothing in it is read and counted, not lost unseen
+            yield self._non_event(f"{owner.format}.{EMPTY_ENVELOPE}", location, counter)
+            return
         records = u.envelope in owner.record_envelopes and depth + 1 <= MAX_DEPTH
         for item in u.items:
             if records and type(item) is dict:

@@ -24,7 +24,6 @@ from connectors.errors import MappingError, NonEvent
 from .tables import CANONICAL_KEYS
 
 DIGEST = NonEvent("aws.cloudtrail.digest")
-EMPTY_LOG_FILE = NonEvent("aws.cloudtrail.empty_log_file")  # {"Records": []}: read, counted, nothing to map
 CONTROL_MESSAGE = NonEvent("aws.cloudwatch_logs.control_message")
 
 
@@ -55,12 +54,10 @@ def unwrap(doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
     return None
 
 
-def _s3_log_file(records: Any) -> Unwrapped | NonEvent | None:
+def _s3_log_file(records: Any) -> Unwrapped | None:
     if type(records) is not list:
         raise MappingError("bad_envelope", f"Records is a {type(records).__name__}, not a list of records")
-    if not records:
-        return EMPTY_LOG_FILE
-    if type(records[0]) is dict and _is_notification(records[0]):
+    if records and type(records[0]) is dict and _is_notification(records[0]):
         return None
     return Unwrapped("s3_log_file", records)
 

@@ -239,9 +239,11 @@ def test_lookup_event_whose_cloudtrail_event_is_not_text_is_one_dead_letter() ->
         assert "CloudTrailEvent is a" in out.reason
 
 
-def test_an_empty_log_file_is_a_counted_non_event() -> None:
+def test_an_empty_envelope_is_a_counted_non_event() -> None:
     (out,) = blob(b'{"Records": []}', "empty.json")
-    assert out == NonEvent("aws.cloudtrail.empty_log_file", "empty.json#0")
+    assert out == NonEvent("aws.cloudtrail.empty_envelope", "empty.json#0")
+    (out,) = blob(orjson.dumps({"messageType": "DATA_MESSAGE", "logGroup": "g", "logEvents": []}))
+    assert out == NonEvent("aws.cloudtrail.empty_envelope", "file.json#0")
 
 
 def test_json_array_of_records() -> None:
