@@ -59,6 +59,19 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0, proc: subprocess.
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f} s")
 
 
+# A run killed by hand never runs its fixtures' teardown. Where util-linux's setpriv is there, a stand-in
+# starts under a small shell with the parent-death signal set: when the test process dies the kernel sends
+# the shell SIGTERM, and the shell passes it on to its process group and to the stand-in's own group (a
+# stand-in may be a tree of processes: gcloud puts itself and the Pub/Sub emulator's JVM in a group of
+# their own). The normal stop signals the shell's group, which does the same.
+_PASS_TERM_ON = "trap 'trap - TERM; kill -TERM -$! 2>/dev/null; kill 0' TERM; \"$@\" & wait $!"
+_DIE_WITH_PARENT = (
+    ["setpriv", "--pdeathsig", "TERM", "--", "sh", "-c", _PASS_TERM_ON, "sh"]
+    if shutil.which("setpriv")
+    else []
+)
+
+
 class _Process:
     """A stand-in running as a child process in its own process group, with its output in a log file."""
 
@@ -68,7 +81,7 @@ class _Process:
         self.port = port
         self.log = tempfile.NamedTemporaryFile(prefix=f"cloudaudit-{name}-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
-            argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [*_DIE_WITH_PARENT, *argv], stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})}, start_new_session=True,
         )
         try:
