@@ -22,30 +22,28 @@ import orjson
 
 from connectors.base import Unwrapped
 from connectors.common import text
-from connectors.errors import MappingError, NonEvent
+from connectors.errors import MappingError
 
 DIAGNOSTIC = "diagnostic_record"
 REST = "rest_api"
 LOG_ANALYTICS = "log_analytics"
 
-EMPTY_ENVELOPE = NonEvent("azure.activity.empty_envelope")
 _PAGE_KEYS = frozenset({"value", "nextLink", "@odata.nextLink", "@odata.context", "odata.nextLink"})
 
 
 # --- envelopes -------------------------------------------------------------------------------------
 
 
-def unwrap(doc: dict[str, Any]) -> Unwrapped | NonEvent | None:
+def unwrap(doc: dict[str, Any]) -> Unwrapped | None:
     records = doc.get("records")
     if isinstance(records, list) and "operationName" not in doc:
-        return Unwrapped("event_hub", records) if records else EMPTY_ENVELOPE
+        return Unwrapped("event_hub", records)
     value = doc.get("value")
     if isinstance(value, list) and doc.keys() <= _PAGE_KEYS:
-        return Unwrapped("rest_api_page", value) if value else EMPTY_ENVELOPE
+        return Unwrapped("rest_api_page", value)
     tables = doc.get("tables")
     if isinstance(tables, list) and tables and isinstance(tables[0], dict) and "rows" in tables[0]:
-        rows = rows_of_tables(tables)
-        return Unwrapped("log_analytics_query", rows) if rows else EMPTY_ENVELOPE
+        return Unwrapped("log_analytics_query", rows_of_tables(tables))
     return None
 
 
