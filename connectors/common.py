@@ -191,6 +191,12 @@ def as_bool(value: Any) -> bool | None:
     return None
 
 
+def as_list(value: Any) -> list[Any]:
+    """A list field as a list: anything else (a number, text, an object) is read as absent, so the record
+    is judged without it rather than crashing its mapper."""
+    return value if isinstance(value, list) else []
+
+
 def text(value: Any) -> str | None:
     """A field as text: None for absent/empty, str() for numbers (account ids sometimes arrive as ints)."""
     if value is None:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from connectors.base import MapContext
-from connectors.common import as_bool, client_from_user_agent, compact_json, ip_or_domain, text
+from connectors.common import as_bool, as_list, client_from_user_agent, compact_json, ip_or_domain, text
 from connectors.errors import MappingError
 from connectors.kit import compact, privilege_change
 from connectors.timeutil import parse_time
@@ -30,10 +30,6 @@ def map_record(record: dict[str, Any], ctx: MapContext) -> dict[str, Any]:
 
 def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def when_from(v: View, prop: str) -> dict[str, Any]:
@@ -104,7 +100,7 @@ def who_from_signin(v: View, actor_type: str) -> dict[str, Any]:
 
 def auth_from_signin(v: View, interactive_default: bool, outcome: str, failure_reason: str | None) -> dict[str, Any]:
     p = v.props
-    steps = [_obj(s) for s in _list(p.get("authenticationDetails"))]
+    steps = [_obj(s) for s in as_list(p.get("authenticationDetails"))]
     first = next((text(s.get("authenticationMethod")) for s in steps if s.get("authenticationMethod")), None)
     mfa_steps = [s for s in steps if (text(s.get("authenticationMethod")) or "").lower() not in T.FIRST_FACTORS
                  and s.get("authenticationMethod")]
@@ -223,7 +219,7 @@ def who_from_initiator(v: View) -> tuple[dict[str, Any], Any]:
 def _modified(target: dict[str, Any]) -> dict[str, str]:
     """modifiedProperties as name -> new value (JSON-quoted strings unquoted)."""
     out = {}
-    for m in _list(target.get("modifiedProperties")):
+    for m in as_list(target.get("modifiedProperties")):
         m = _obj(m)
         name = text(m.get("displayName"))
         new = text(m.get("newValue"))
@@ -302,14 +298,14 @@ def map_audit(v: View, ctx: MapContext) -> dict[str, Any]:
     nid = _native_id(v)
     when = when_from(v, "activityDateTime")
     activity, category, spec = T.AUDIT.get(operation, ("other", "iam", None))
-    targets = [_obj(t) for t in _list(p.get("targetResources"))]
+    targets = [_obj(t) for t in as_list(p.get("targetResources"))]
     changes, key_id = privilege_changes_from(operation, spec, targets, text(v.tenant))
     result = (text(p.get("result")) or "").lower()
     outcome = T.AUDIT_RESULTS.get(result, "unknown")
     reason = text(p.get("resultReason"))
     actor, ip = who_from_initiator(v)
     details = [{"key": text(_obj(d).get("key")) or "", "value": text(_obj(d).get("value"))}
-               for d in _list(p.get("additionalDetails")) if _obj(d).get("key")]
+               for d in as_list(p.get("additionalDetails")) if _obj(d).get("key")]
     ua = next((d["value"] for d in details if d["key"] == "User-Agent"), None)
     return {
         "id": event_id(T.FORMAT, nid, "audit"),

@@ -19,6 +19,7 @@ from connectors.base import MapContext
 from connectors.common import (
     LONG_KEY_CACHE,
     activity_from_operation,
+    as_list,
     client_from_user_agent,
     compact_json,
     first_texts,
@@ -50,10 +51,6 @@ def _s(value: Any) -> str | None:
 
 def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else _EMPTY
-
-
-def _l(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _id_text(value: Any) -> str | None:
@@ -500,7 +497,7 @@ def privilege_changes_from(p: dict[str, Any], scope: str | None) -> list[dict[st
         if not delta:
             return []
     out: list[dict[str, Any]] = []
-    for b in _l(delta.get("bindingDeltas")):
+    for b in as_list(delta.get("bindingDeltas")):
         if not isinstance(b, dict):
             continue
         condition = _d(b.get("condition"))
@@ -512,7 +509,7 @@ def privilege_changes_from(p: dict[str, Any], scope: str | None) -> list[dict[st
             "scope": scope,
             "condition": _s(condition.get("expression")) or _s(condition.get("title")),
         })
-    for a in _l(delta.get("auditConfigDeltas")):
+    for a in as_list(delta.get("auditConfigDeltas")):
         if not isinstance(a, dict):
             continue
         service, log_type = _s(a.get("service")), _s(a.get("logType"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import Unwrapped
+from connectors.common import as_list
 from connectors.errors import NonEvent
 
 from . import tables as T
@@ -96,7 +97,7 @@ def view_of(r: dict[str, Any]) -> View:
         rid = _id if isinstance(_id := r.get("id"), dict) else {}
         actor = _actor if isinstance(_actor := r.get("actor"), dict) else {}
         events = [(e.get("type"), e.get("name"), _params(e.get("parameters")))
-                  for e in _list(r.get("events")) if isinstance(e, dict)]
+                  for e in as_list(r.get("events")) if isinstance(e, dict)]
         return View(
             shape=REPORTS, app=_s(rid.get("applicationName")), time=rid.get("time"), time_field="id.time",
             unique=_s(rid.get("uniqueQualifier")), customer=_s(rid.get("customerId")), org=None,
@@ -109,7 +110,7 @@ def view_of(r: dict[str, Any]) -> View:
     auth = _authentication_info if isinstance(_authentication_info := p.get("authenticationInfo"), dict) else {}
     req = _request_metadata if isinstance(_request_metadata := p.get("requestMetadata"), dict) else {}
     events = [(e.get("eventType"), e.get("eventName"), _params(e.get("parameter")))
-              for e in _list(meta.get("event")) if isinstance(e, dict)]
+              for e in as_list(meta.get("event")) if isinstance(e, dict)]
     log_name = _log_name if isinstance(_log_name := r.get("logName"), str) else ""
     org = log_name.split("/")[1] if log_name.startswith("organizations/") and log_name.count("/") >= 2 else None
     usec_ms = _usec_ms(act.get("timeUsec"))
@@ -122,11 +123,6 @@ def view_of(r: dict[str, Any]) -> View:
         email=_s(auth.get("principalEmail")), profile_id=None, caller_type=None, ip=req.get("callerIp"),
         events=events, status_message=_s(status.get("message")),
     )
-
-
-def _list(v: Any) -> list[Any]:
-    """A list field, or nothing when it holds something else (the record is then judged without it)."""
-    return v if isinstance(v, list) else []
 
 
 def _s(v: Any) -> str | None:
