@@ -354,8 +354,7 @@ class Normalizer:
         envelope: str | None,
         connector: Connector | None = None,
     ) -> Result:
-        loc = f"{location}#{counter[0]}"
-        counter[0] += 1
+        loc = _next_location(location, counter)
         raw_b = raw if raw is not None else _dumps(record)
         if len(raw_b) > self.max_record_bytes:
             return _dead(
@@ -400,16 +399,19 @@ class Normalizer:
         return None
 
     def _non_event(self, kind: str, location: str, counter: list[int]) -> NonEvent:
-        loc = f"{location}#{counter[0]}"
-        counter[0] += 1
-        return NonEvent(kind, loc)
+        return NonEvent(kind, _next_location(location, counter))
 
     def _dead_record(
         self, stage: str, code: str, reason: str, payload: bytes, location: str, counter: list[int]
     ) -> DeadLetter:
-        loc = f"{location}#{counter[0]}"
-        counter[0] += 1
-        return _dead(stage, code, reason, payload, loc)
+        return _dead(stage, code, reason, payload, _next_location(location, counter))
+
+
+def _next_location(location: str, counter: list[int]) -> str:
+    """``location#N`` of the next record read from ``location`` (each record takes one number)."""
+    loc = f"{location}#{counter[0]}"
+    counter[0] += 1
+    return loc
 
 
 def _dead(stage: str, code: str, reason: str, payload: bytes, location: str) -> DeadLetter:
