@@ -745,6 +745,7 @@ def operation(c: GenContext, pop: Population, t: int) -> Operation:
 
 NS_DAY_END = 86_400 * 10**9 - 1
 
+TERMINAL = ("Success", "Failure")  # the phases that end an operation (its event)
 _SIGNATURE = {"Start": "Started.", "Accept": "Accepted.Created", "Success": "Succeeded.OK"}
 _STATUS_CODE = {"Start": None, "Accept": "Accepted", "Success": "OK"}
 _REST_STATUS = {"Start": "Started", "Accept": "Accepted", "Success": "Succeeded", "Failure": "Failed"}
@@ -947,12 +948,12 @@ def _rows(c: GenContext, pop: Population, n: int, render: Render) -> Iterator[Ro
         o = operation(c, pop, t)
         for i, (phase, ts) in enumerate(o.phases):
             if made >= n:
-                if i and o.phases[i - 1][0] not in ("Success", "Failure"):
+                if i and o.phases[i - 1][0] not in TERMINAL:
                     c.lone_start()  # cut short: its Start row never sees a terminal row
                 break
             # The bytes are copied to their own size: orjson's keep its whole working buffer.
             data = memoryview(orjson.dumps(render(c, o, phase, ts))).tobytes()
-            row = Row(ts, data, phase in ("Success", "Failure"), False, o.sub.id)
+            row = Row(ts, data, phase in TERMINAL, False, o.sub.id)
             heapq.heappush(heap, (ts, seq, row))
             seq += 1
             made += 1
