@@ -78,8 +78,12 @@ def test_ack_disabled_on_the_token_is_explained(event_lines: list[bytes], hec_to
 def test_unconfirmed_acks_are_sent_again(event_lines: list[bytes], hec_token: str) -> None:
     lines = event_lines[:100]
     faults = Faults(seed=11)  # no request faults: only lost acks
+    # An ack that is not lost comes true on the stand-in's first to third poll, and the seeded losses need five
+    # attempts. ack_timeout is wall time: at 0.1 s and 10 retries, the whole send spanned about a second, and a
+    # busy second on a loaded CI machine timed out good acks until the retries ran out. Half a second and 20
+    # retries cost nothing when nothing stalls and ride out a stall of several seconds.
     with HecServer(hec_token, faults=faults, ack=True, ack_loss=0.4) as srv:
-        sink = make_sink(f"hec:{srv.url}?ack=true&ack_poll=0.01&ack_timeout=0.1&batch_events=10&retries=10&{FAST}")
+        sink = make_sink(f"hec:{srv.url}?ack=true&ack_poll=0.01&ack_timeout=0.5&batch_events=10&retries=20&{FAST}")
         result = sink.send(lines)
     assert srv.acks_lost > 0
     check_exactly_once(lines, result, srv.ids())
