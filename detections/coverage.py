@@ -21,7 +21,7 @@ from schemas.event import CategoryName as _Categories
 def coverage(root: str | None = None, reference: str | None = None) -> dict[str, Any]:
     pack = load_pack(root)
     ctx = enrichment_context(reference)
-    normalizer = Normalizer()
+    normalizer = Normalizer(documents=True)
     rules: list[dict[str, Any]] = []
     feeds: dict[tuple[str, str], set[str]] = {}
     for r in pack.rules:

@@ -20,12 +20,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from detections.engine import RELATED_SPAN, Brief, Engine
 from detections.rule import Rule
 from pipelines.errors import UsageError
 from schemas.event import Event
+
+if TYPE_CHECKING:
+    from schemas.fastpath import Doc
 
 HIVE_COLUMNS = ("provider", "date", "hour")
 PERSON_KEY_SQL = (
@@ -250,14 +253,13 @@ def hunt_raw(paths: Sequence[str], rules: Sequence[Rule], enrichment: Any = None
     """Raw audit files: normalize, enrich, deduplicate by id, detect."""
     from connectors.errors import NonEvent
     from connectors.normalize import Normalizer
-    from enrichers.beam import prepare
-    from enrichers.context import context_for
+    from enrichers.context import context_for, enriched_event, prepare
     from schemas.deadletter import DeadLetter
 
     started = time.monotonic()
     reference = prepare(enrichment)
     ctx = context_for(reference) if reference is not None else None
-    normalizer = Normalizer(keep_raw=False)
+    normalizer = Normalizer(keep_raw=False, documents=True)  # documents: enriched, then validated once
     counts: Counter[str] = Counter()
     stats: Counter[str] = Counter()
     seen: dict[str, Event] = {}
@@ -269,10 +271,10 @@ def hunt_raw(paths: Sequence[str], rules: Sequence[Rule], enrichment: Any = None
                     stats["dead_letters"] += 1
                 elif isinstance(r, NonEvent):
                     stats["non_events"] += 1
-                elif r.id in seen:
+                elif (event_id := cast("Doc", r)["id"]) in seen:  # a document: see Normalizer(documents=True)
                     stats["duplicates"] += 1
                 else:
-                    seen[r.id] = ctx.enrich(r, counts) if ctx is not None else r
+                    seen[event_id] = enriched_event(r, ctx, counts)
     engine = Engine(rules, include_disabled=True)
     alerts = engine.detect(seen.values())
     stats["alerts"] = len(alerts)

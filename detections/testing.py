@@ -22,7 +22,7 @@ from detections.engine import Engine
 from detections.loader import Pack, load_pack
 from detections.rule import Rule
 from enrichers.config import EnrichmentConfig
-from enrichers.context import EnrichmentContext, load_context
+from enrichers.context import EnrichmentContext, enriched_event, load_context
 from schemas.deadletter import DeadLetter
 from schemas.event import Event
 
@@ -57,8 +57,11 @@ def enrichment_context(reference: str | None = None) -> EnrichmentContext:
 
 def events_of_file(path: str, ctx: EnrichmentContext | None, normalizer: Normalizer | None = None) -> tuple[
         list[Event], list[str]]:
-    """Normalize and enrich one file; the second value lists records that did not become events."""
-    normalizer = normalizer or Normalizer()
+    """Normalize and enrich one file; the second value lists records that did not become events.
+
+    A normalizer given should yield documents (``Normalizer(documents=True)``): each event is validated once.
+    """
+    normalizer = normalizer or Normalizer(documents=True)
     with open(path, "rb") as f:
         data = f.read()
     events: list[Event] = []
@@ -70,7 +73,7 @@ def events_of_file(path: str, ctx: EnrichmentContext | None, normalizer: Normali
         elif isinstance(r, NonEvent):
             bad.append(f"not an event: {r.kind}")
         else:
-            events.append(ctx.enrich(r, counts) if ctx is not None else r)
+            events.append(enriched_event(r, ctx, counts))
     return events, bad
 
 
@@ -122,7 +125,7 @@ def run_tests(root: str | None = None, reference: str | None = None) -> Report:
     pack = load_pack(root)
     report = Report(pack, problems=list(pack.problems))
     ctx = enrichment_context(reference)
-    normalizer = Normalizer()
+    normalizer = Normalizer(documents=True)
     for r in pack.rules:
         results, problems = run_rule_tests(r, ctx, normalizer)
         report.cases.extend(results)

@@ -12,15 +12,9 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from enrichers.config import EnrichmentConfig
-from enrichers.context import ReferenceData, context_for, load_reference
+from enrichers.context import ReferenceData, prepare
 
-
-def prepare(config: EnrichmentConfig | None) -> ReferenceData | None:
-    """The checked reference data, or None when there is nothing to enrich with."""
-    reference = load_reference(config if config is not None else EnrichmentConfig())
-    context = context_for(reference)  # parses and validates every file now, not per event
-    return reference if context.chain else None
+__all__ = ["prepare", "side_input"]
 
 
 def side_input(pipeline: beam.Pipeline, reference: ReferenceData | None) -> beam.pvalue.AsSingleton | None:

@@ -236,6 +236,25 @@ def _stamp(config: EnrichmentConfig) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def prepare(config: EnrichmentConfig | None) -> ReferenceData | None:
+    """The checked reference data, or None when there is nothing to enrich with (``enrichers.beam`` hands it
+    to the workers; ``hunt`` over raw files uses it without importing Beam)."""
+    reference = load_reference(config if config is not None else EnrichmentConfig())
+    context = context_for(reference)  # parses and validates every file now, not per event
+    return reference if context.chain else None
+
+
+def enriched_event(result: Event | Doc, context: EnrichmentContext | None, counts: Any) -> Event:
+    """A normalized event, enriched when there is a context, as the ``Event`` model that rules read.
+
+    Give it the canonical document (``Normalizer(documents=True)``): the chain enriches the document and the
+    model is validated once. A model costs a dump and a second validation (``EnrichmentContext.enrich``).
+    """
+    if isinstance(result, Event):
+        return context.enrich(result, counts) if context is not None else result
+    return Event.model_validate(context.chain.apply(result, counts) if context is not None else result)
+
+
 def load_context(config: EnrichmentConfig) -> EnrichmentContext:
     """Load, check and build; when no file changed since the last call with this config, the same
     context comes back after one ``stat`` per file (the streaming pipeline calls this every

@@ -76,3 +76,28 @@ def test_normalize_of_a_local_file_does_not_import_beam(tmp_path: Path) -> None:
     assert seen["code"] == 0
     assert int(str(seen["out"])) > 0  # the event was written
     assert seen["heavy"] == []
+
+
+def test_hunt_over_raw_files_does_not_import_beam_or_sdks(tmp_path: Path) -> None:
+    """Rules over raw audit files normalize and enrich in process: the pipeline's runner is not needed."""
+    record = {
+        "eventVersion": "1.08",
+        "eventID": "0f0e0d0c-7777-2222-3333-444455556666",
+        "eventTime": "2024-05-01T12:00:00Z",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "ModifySnapshotAttribute",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": "111122223333",
+                         "arn": "arn:aws:iam::111122223333:user/tester", "userName": "tester"},
+        "requestParameters": {"snapshotId": "snap-0123456789abcdef0", "attributeType": "CREATE_VOLUME_PERMISSION",
+                              "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}},
+        "recipientAccountId": "111122223333",
+        "eventType": "AwsApiCall",
+    }
+    path = tmp_path / "trail.json"
+    path.write_bytes(json.dumps({"Records": [record]}).encode())
+    seen = _probe("hunt", str(path))
+    assert seen["code"] == 0
+    assert int(str(seen["out"])) > 0  # the share with another account is an alert
+    assert seen["heavy"] == []
