@@ -56,23 +56,28 @@ def test_subcommand_help_does_not_import_beam(command: str) -> None:
     assert seen["heavy"] == []
 
 
-def test_normalize_of_a_local_file_does_not_import_beam(tmp_path: Path) -> None:
+def _trail(path: Path, event_name: str, event_source: str, **fields: object) -> Path:
+    """One CloudTrail record, written for these tests, as an S3 log file."""
     record = {
         "eventVersion": "1.08",
-        "eventID": "0f0e0d0c-1111-2222-3333-444455556666",
+        "eventID": f"0f0e0d0c-{len(event_name):04d}-2222-3333-444455556666",
         "eventTime": "2024-05-01T12:00:00Z",
-        "eventSource": "s3.amazonaws.com",
-        "eventName": "ListBuckets",
+        "eventSource": event_source,
+        "eventName": event_name,
         "awsRegion": "us-east-1",
         "sourceIPAddress": "198.51.100.7",
         "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": "111122223333",
                          "arn": "arn:aws:iam::111122223333:user/tester", "userName": "tester"},
         "recipientAccountId": "111122223333",
         "eventType": "AwsApiCall",
+        **fields,
     }
-    path = tmp_path / "one.json"
     path.write_bytes(json.dumps({"Records": [record]}).encode())
-    seen = _probe("normalize", str(path))
+    return path
+
+
+def test_normalize_of_a_local_file_does_not_import_beam(tmp_path: Path) -> None:
+    seen = _probe("normalize", str(_trail(tmp_path / "one.json", "ListBuckets", "s3.amazonaws.com")))
     assert seen["code"] == 0
     assert int(str(seen["out"])) > 0  # the event was written
     assert seen["heavy"] == []
@@ -80,23 +85,9 @@ def test_normalize_of_a_local_file_does_not_import_beam(tmp_path: Path) -> None:
 
 def test_hunt_over_raw_files_does_not_import_beam_or_sdks(tmp_path: Path) -> None:
     """Rules over raw audit files normalize and enrich in process: the pipeline's runner is not needed."""
-    record = {
-        "eventVersion": "1.08",
-        "eventID": "0f0e0d0c-7777-2222-3333-444455556666",
-        "eventTime": "2024-05-01T12:00:00Z",
-        "eventSource": "ec2.amazonaws.com",
-        "eventName": "ModifySnapshotAttribute",
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": "198.51.100.7",
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": "111122223333",
-                         "arn": "arn:aws:iam::111122223333:user/tester", "userName": "tester"},
-        "requestParameters": {"snapshotId": "snap-0123456789abcdef0", "attributeType": "CREATE_VOLUME_PERMISSION",
-                              "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}},
-        "recipientAccountId": "111122223333",
-        "eventType": "AwsApiCall",
-    }
-    path = tmp_path / "trail.json"
-    path.write_bytes(json.dumps({"Records": [record]}).encode())
+    share = {"snapshotId": "snap-0123456789abcdef0", "attributeType": "CREATE_VOLUME_PERMISSION",
+             "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}}
+    path = _trail(tmp_path / "trail.json", "ModifySnapshotAttribute", "ec2.amazonaws.com", requestParameters=share)
     seen = _probe("hunt", str(path))
     assert seen["code"] == 0
     assert int(str(seen["out"])) > 0  # the share with another account is an alert
