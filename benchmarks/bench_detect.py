@@ -70,9 +70,9 @@ def enriched_events(root: Path, files: list[str]) -> list[Any]:
 
 def detect_stage(lines: list[bytes], rules: list[Any]) -> tuple[float, int, int]:
     """(CPU seconds, alerts, candidate events) for the pipeline's per-event detection work."""
-    from detections.beam import detect_person, keyed
     from detections.engine import Engine
     from detections.fastkeys import RuleIndex
+    from detections.lines import detect_person, keyed
 
     engine = Engine(rules)
     prefilters = RuleIndex([r.prefilter for r in engine.rules])

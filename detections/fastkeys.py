@@ -132,7 +132,7 @@ def scan(line: bytes, index: RuleIndex, start: int = 0, end: int | None = None) 
 
 
 def _slow(line: bytes) -> Fields:
-    from detections.beam import strip_raw
+    from detections.lines import strip_raw
 
     d = orjson.loads(strip_raw(line))
     who, what, where = d.get("who") or {}, d.get("what") or {}, d.get("where") or {}

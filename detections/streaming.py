@@ -36,8 +36,9 @@ from apache_beam.transforms import userstate
 from apache_beam.typehints import typehints
 from apache_beam.utils.timestamp import Timestamp
 
-from detections.beam import COUNTER_PREFIX, FULL, _KeyFn, _load, _namespace, detect_person
+from detections.beam import COUNTER_PREFIX, _KeyFn, _load, _namespace
 from detections.engine import RELATED_SPAN, Engine
+from detections.lines import FULL, detect_person
 from detections.rule import Rule
 
 

@@ -11,9 +11,10 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detections.beam import detect_person, keyed, prefilter_mask, read_keys
+from detections.beam import prefilter_mask, read_keys
 from detections.engine import Engine
 from detections.hunt import prefilter_sql, rule_sql
+from detections.lines import detect_person, keyed
 from detections.loader import load_pack
 from detections.testing import case_files, enrichment_context, events_of_file
 from schemas.arrow import to_table

@@ -8,9 +8,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detections.beam import strip_raw
 from detections.fastkeys import RuleIndex, _fast, _slow, fields, key_of, scan
 from detections.helpers import person_key
+from detections.lines import strip_raw
 from detections.loader import load_pack
 from schemas.event import Event
 from tests.detections.records import cloudtrail, events, gcp_entry

@@ -14,9 +14,9 @@ from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.utils.timestamp import Timestamp
 
 from detections.alerts import read_signals
-from detections.beam import detect_person, keyed
 from detections.engine import Engine
 from detections.hunt import hunt_cold
+from detections.lines import detect_person, keyed
 from detections.loader import load_pack
 from detections.streaming import session_gap
 from detections.testing import TEST_REFERENCE
