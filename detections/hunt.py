@@ -250,19 +250,27 @@ def _related_events(con: Any, scans: list[str], windows: list[tuple[str, datetim
 
 
 def hunt_raw(paths: Sequence[str], rules: Sequence[Rule], enrichment: Any = None) -> HuntResult:
-    """Raw audit files: normalize, enrich, deduplicate by id, detect."""
+    """Raw audit files: normalize, enrich, deduplicate by id, detect, the way the pipeline's detection stage
+    does (``detections.lines``): each event becomes its canonical line once, and only the events some
+    rule's prefilter lets through are built as models; the rest is carried as ``related`` context."""
     from connectors.errors import NonEvent
     from connectors.normalize import Normalizer
-    from enrichers.context import context_for, enriched_event, prepare
+    from detections.fastkeys import RuleIndex
+    from detections.lines import detect_person, keyed
+    from enrichers.context import context_for, prepare
     from schemas.deadletter import DeadLetter
+    from schemas.fastpath import dumps
 
     started = time.monotonic()
     reference = prepare(enrichment)
     ctx = context_for(reference) if reference is not None else None
-    normalizer = Normalizer(keep_raw=False, documents=True)  # documents: enriched, then validated once
+    engine = Engine(rules, include_disabled=True)
+    index = RuleIndex([r.prefilter for r in engine.rules])
+    normalizer = Normalizer(keep_raw=False, documents=True)
     counts: Counter[str] = Counter()
     stats: Counter[str] = Counter()
-    seen: dict[str, Event] = {}
+    seen: set[str] = set()
+    people: defaultdict[str, list[bytes]] = defaultdict(list)
     for path in _files(paths):
         with open(path, "rb") as f:
             for r in normalizer.stream(f, path):
@@ -271,12 +279,14 @@ def hunt_raw(paths: Sequence[str], rules: Sequence[Rule], enrichment: Any = None
                     stats["dead_letters"] += 1
                 elif isinstance(r, NonEvent):
                     stats["non_events"] += 1
-                elif (event_id := cast("Doc", r)["id"]) in seen:  # a document: see Normalizer(documents=True)
+                elif (doc := cast("Doc", r))["id"] in seen:  # a document: see Normalizer(documents=True)
                     stats["duplicates"] += 1
                 else:
-                    seen[event_id] = enriched_event(r, ctx, counts)
-    engine = Engine(rules, include_disabled=True)
-    alerts = engine.detect(seen.values())
+                    seen.add(doc["id"])
+                    for key, item in keyed(dumps(ctx.chain.apply(doc, counts) if ctx is not None else doc), index):
+                        people[key].append(item)
+    alerts = [a for key in sorted(people) for a in detect_person(people[key], engine)]
+    alerts.sort(key=lambda a: (a["rule"]["id"], a["first"], a["key"]))  # as Engine.detect orders them
     stats["alerts"] = len(alerts)
     out: dict[str, Any] = dict(stats)
     out["seconds"] = round(time.monotonic() - started, 3)
