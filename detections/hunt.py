@@ -257,7 +257,7 @@ def hunt_raw(paths: Sequence[str], rules: Sequence[Rule], enrichment: Any = None
     from connectors.normalize import Normalizer
     from detections.fastkeys import RuleIndex
     from detections.lines import detect_person, keyed
-    from enrichers.context import context_for, prepare
+    from enrichers.context import context_for, enrich_document, prepare
     from schemas.deadletter import DeadLetter
     from schemas.fastpath import dumps
 
@@ -266,7 +266,7 @@ def hunt_raw(paths: Sequence[str], rules: Sequence[Rule], enrichment: Any = None
     ctx = context_for(reference) if reference is not None else None
     engine = Engine(rules, include_disabled=True)
     index = RuleIndex([r.prefilter for r in engine.rules])
-    normalizer = Normalizer(keep_raw=False, documents=True)
+    normalizer = Normalizer(documents=True)  # with raw: the catalog may read it; dropped before detection
     counts: Counter[str] = Counter()
     stats: Counter[str] = Counter()
     seen: set[str] = set()
@@ -283,7 +283,7 @@ def hunt_raw(paths: Sequence[str], rules: Sequence[Rule], enrichment: Any = None
                     stats["duplicates"] += 1
                 else:
                     seen.add(doc["id"])
-                    for key, item in keyed(dumps(ctx.chain.apply(doc, counts) if ctx is not None else doc), index):
+                    for key, item in keyed(dumps(enrich_document(doc, ctx, counts, keep_raw=False)), index):
                         people[key].append(item)
     alerts = [a for key in sorted(people) for a in detect_person(people[key], engine)]
     alerts.sort(key=lambda a: (a["rule"]["id"], a["first"], a["key"]))  # as Engine.detect orders them

@@ -96,7 +96,7 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
     from connectors.normalize import Normalizer
     from enrichers._files import read_bytes
     from enrichers.config import EnrichmentConfig
-    from enrichers.context import load_context
+    from enrichers.context import enrich_document, load_context
     from enrichers.explain import explain, format_json, format_text, read_events
     from schemas.deadletter import DeadLetter
     from schemas.fastpath import dumps
@@ -108,7 +108,7 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
     for path in args.files:  # every input is read before any output, so a typo costs nothing
         data = sys.stdin.buffer.read() if path == "-" else read_bytes(path, "input")
         inputs.append(("<stdin>" if path == "-" else path, data))
-    normalizer = Normalizer(keep_raw=not args.no_raw, documents=True)
+    normalizer = Normalizer(documents=True)  # with raw: the catalog may read it (dropped after, --no-raw)
     out = sys.stdout.buffer
     counts: Counter[str] = Counter()
     dead = 0
@@ -124,16 +124,15 @@ def cmd_enrich(args: argparse.Namespace, extra: list[str]) -> int:
                 out.flush()
                 print(f"cloudaudit: not an event: {result.location}: {result.kind}", file=sys.stderr, flush=True)
                 continue
-            if args.no_raw:
-                result["raw"] = None
             if args.explain:
                 trace = explain(result, context)
+                if args.no_raw:
+                    result["raw"] = None
                 if args.format == "json":
                     out.write(format_json(result, trace) + b"\n")
                 else:
                     out.write(format_text(result, trace).encode() + b"\n\n")
             else:
-                context.chain.apply(result, counts)
-                out.write(dumps(result) + b"\n")
+                out.write(dumps(enrich_document(result, context, counts, keep_raw=not args.no_raw)) + b"\n")
     out.flush()
     return 1 if dead else 0

@@ -244,6 +244,21 @@ def prepare(config: EnrichmentConfig | None) -> ReferenceData | None:
     return reference if context.chain else None
 
 
+def enrich_document(doc: Doc, context: EnrichmentContext | None, counts: Any, keep_raw: bool = True) -> Doc:
+    """``doc`` enriched in place (when there is a context), then without ``raw`` unless the run keeps it.
+
+    The catalog's ``raw_contains``/``raw_has_item`` conditions read the original record (GCP's policy deltas
+    are only there), so a run that does not keep ``raw`` must still enrich with it: normalize with
+    ``keep_raw=True`` and give the run's choice here. Dropped before enrichment, ``--no-raw`` silently
+    changed risk tags, and so alerts.
+    """
+    if context is not None:
+        context.chain.apply(doc, counts)
+    if not keep_raw:
+        doc["raw"] = None
+    return doc
+
+
 def enriched_event(result: Event | Doc, context: EnrichmentContext | None, counts: Any) -> Event:
     """A normalized event, enriched when there is a context, as the ``Event`` model that rules read.
 

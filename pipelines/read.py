@@ -32,7 +32,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer, Result
-from enrichers.context import EnrichmentContext, ReferenceData, context_for
+from enrichers.context import EnrichmentContext, ReferenceData, context_for, enrich_document
 from pipelines import progress
 from pipelines import summary as names
 from pipelines.layout import Key
@@ -157,7 +157,7 @@ class FileReader:
         self.spill_dir = spill_dir
         self.normalizer = Normalizer(
             max_record_bytes=settings.max_record_bytes,
-            keep_raw=settings.keep_raw,
+            keep_raw=True,  # enrichment may read it; dropped after when the run does not keep it
             registered=settings.connectors,
             documents=True,  # events as canonical documents: validated, never built as models
         )
@@ -216,8 +216,8 @@ class FileReader:
         self.counts[names.RECORDS_READ] += 1
         if type(result) is dict:  # an event: the normalizer yields canonical documents
             self.counts[names.EVENTS_NORMALIZED] += 1
-            if self.enrichment is not None:  # in place, before the one serialization; never drops an event
-                self.enrichment.chain.apply(result, self.counts)
+            # In place, before the one serialization; never drops an event.
+            enrich_document(result, self.enrichment, self.counts, self.settings.keep_raw)
             spilled = encode_event(result)
             key = self.key_of(result)
             self._events.setdefault(key, []).append(spilled)

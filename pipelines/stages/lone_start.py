@@ -41,7 +41,7 @@ from connectors.azure_activity.lone_start import map_unresolved, operation_key
 from connectors.base import Connector, MapContext
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer, loads
-from enrichers.context import ReferenceData, context_for
+from enrichers.context import ReferenceData, context_for, enrich_document
 from pipelines import summary as names
 from pipelines.metrics import Counters
 from pipelines.settings import Settings
@@ -244,9 +244,8 @@ class ResolveFn(beam.DoFn):
         context = context_for(enrichment) if enrichment is not None else None
         by_key: dict[Any, list[SpilledEvent]] = {}
         n = 0
-        for event in resolve(batches, counts, self._settings.keep_raw):
-            if context is not None:
-                context.chain.apply(event, counts)
+        for event in resolve(batches, counts, True):  # enrichment may read raw: dropped after, as the reader does
+            enrich_document(event, context, counts, self._settings.keep_raw)
             by_key.setdefault(partition_key(event, self._settings.dedup_shards), []).append(encode_event(event))
             n += 1
             if n >= self._settings.batch_size:
