@@ -29,6 +29,7 @@ import gzip
 import ipaddress
 import json
 import random
+import select
 import socket
 import ssl
 import struct
@@ -54,7 +55,7 @@ class Faults:
     reset: float = 0.0
     timeout: float = 0.0
     lost: float = 0.0
-    hang_seconds: float = 1.0  # how long a "timeout" request hangs: longer than the client waits
+    hang_seconds: float = 1.0  # at most how long a "timeout" request hangs (it ends when the client gives up)
     retry_after: str = "1"
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -122,6 +123,12 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.close()
 
+    def hang(self, seconds: float) -> None:
+        """Answer nothing until the client gives up (its timeout closes the connection: EOF) or ``seconds``
+        pass, whichever is first: a hang costs the test the client's timeout, never more."""
+        with contextlib.suppress(OSError, ValueError):
+            select.select([self.connection], [], [], seconds)
+
     def do_POST(self) -> None:
         self.server.requests += 1
         fault = self.server.faults.draw() if self.server.faults else None
@@ -130,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "timeout":
             self.body()
-            time.sleep(self.server.faults.hang_seconds)
+            self.hang(self.server.faults.hang_seconds)
             self.reset()
             return
         if fault == "429":

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from pipelines.sinks import make_sink
-from tests.sinks.conftest import FAST, check_exactly_once, ids_of
+from tests.sinks.conftest import FAST, PATIENT, check_exactly_once, ids_of
 from tests.sinks.servers import Faults, HecServer
 
 
@@ -109,7 +109,7 @@ def test_when_retries_run_out_the_rest_are_dead_letters(event_lines: list[bytes]
     lines = event_lines[:200]
     faults = Faults(seed=5, p429=0.3, p503=0.3, reset=0.1)
     with HecServer(hec_token, faults=faults) as srv:
-        result = make_sink(f"hec:{srv.url}?batch_events=10&retries=1&{FAST}").send(lines)
+        result = make_sink(f"hec:{srv.url}?batch_events=10&retries=1&{PATIENT}").send(lines)  # no acks: see PATIENT
     check_exactly_once(lines, result, srv.ids())
     assert result.dead and result.delivered_ids
     assert {d.code for d in result.dead} == {"retries_exhausted"}
