@@ -38,12 +38,15 @@ def hec_token(monkeypatch: pytest.MonkeyPatch) -> str:
     return token
 
 
-FAST = "backoff=0.01&max_backoff=0.02&timeout=0.25"  # retries without slow sleeps (options, not patches)
-# For an endpoint that does not deduplicate (Sentinel, HEC without acks), a request the client gave up on
-# but the endpoint finished is a real duplicate when sent again: the client must outwait any stall of a
-# loaded machine, or "exactly once" fails for a reason the test is not about (a 0.25 s timeout did, on CI).
-# The stand-ins' injected hangs end when the client gives up, so each costs this timeout.
-PATIENT = "backoff=0.01&max_backoff=0.02&timeout=2"
+# Retries without slow sleeps (options, not patches). The client still waits 2 s for an answer: for an
+# endpoint that does not deduplicate (Sentinel, HEC without acks), a request the client gave up on but the
+# endpoint finished is a real duplicate when sent again, so the client must outwait any stall of a loaded
+# machine, or "exactly once" fails for a reason the test is not about (a 0.25 s timeout did, on CI).
+FAST = "backoff=0.01&max_backoff=0.02&timeout=2"
+# The stand-ins' injected hangs end when the client gives up, so each costs the client's timeout. Where a
+# request sent again cannot be a duplicate (HEC with indexer acks, Elasticsearch's create by id), tests with
+# hangs wait 0.25 s.
+HANGS = "backoff=0.01&max_backoff=0.02&timeout=0.25"
 
 
 def ids_of(lines: list[bytes]) -> list[str]:

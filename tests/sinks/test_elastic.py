@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from pipelines.sinks import make_sink
-from tests.sinks.conftest import FAST, check_exactly_once, ids_of
+from tests.sinks.conftest import FAST, HANGS, check_exactly_once, ids_of
 from tests.sinks.servers import BulkServer, Faults
 
 API_KEY = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="
@@ -79,7 +79,7 @@ def test_fault_injection_every_event_once_or_dead_lettered(
     # "lost": the cluster wrote the documents, then the connection broke before the answer.
     faults = Faults(seed=seed, p429=0.1, p503=0.1, reset=0.1, timeout=0.04, lost=0.1, hang_seconds=0.4)
     with BulkServer(api_key, faults=faults, item_429=0.05) as srv:
-        result = make_sink(f"elastic:{srv.url}?batch_events=25&retries=10&{FAST}").send(event_lines)
+        result = make_sink(f"elastic:{srv.url}?batch_events=25&retries=10&{HANGS}").send(event_lines)
     check_exactly_once(event_lines, result, srv.ids())
     assert faults.counts["lost"] > 0
     assert set(srv.writes.values()) == {1}  # the lost requests' documents were not written again

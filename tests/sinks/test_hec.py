@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from pipelines.sinks import make_sink
-from tests.sinks.conftest import FAST, PATIENT, check_exactly_once, ids_of
+from tests.sinks.conftest import FAST, HANGS, check_exactly_once, ids_of
 from tests.sinks.servers import Faults, HecServer
 
 
@@ -97,7 +97,7 @@ def test_fault_injection_every_event_once_or_dead_lettered(
     faults = Faults(seed=seed, p429=0.12, p503=0.12, reset=0.1, timeout=0.04, hang_seconds=0.4, retry_after="1")
     with HecServer(hec_token, faults=faults, ack=True, ack_loss=0.1) as srv:
         sink = make_sink(
-            f"hec:{srv.url}?ack=true&ack_poll=0.01&ack_timeout=0.2&batch_events=20&retries=10&{FAST}"
+            f"hec:{srv.url}?ack=true&ack_poll=0.01&ack_timeout=0.2&batch_events=20&retries=10&{HANGS}"
         )
         result = sink.send(event_lines)
         sink.close()
@@ -109,7 +109,7 @@ def test_when_retries_run_out_the_rest_are_dead_letters(event_lines: list[bytes]
     lines = event_lines[:200]
     faults = Faults(seed=5, p429=0.3, p503=0.3, reset=0.1)
     with HecServer(hec_token, faults=faults) as srv:
-        result = make_sink(f"hec:{srv.url}?batch_events=10&retries=1&{PATIENT}").send(lines)  # no acks: see PATIENT
+        result = make_sink(f"hec:{srv.url}?batch_events=10&retries=1&{FAST}").send(lines)
     check_exactly_once(lines, result, srv.ids())
     assert result.dead and result.delivered_ids
     assert {d.code for d in result.dead} == {"retries_exhausted"}

@@ -15,7 +15,7 @@ import pytest
 from pipelines.summary import from_counters
 from tests.conftest import ROOT
 from tests.pipelines.conftest import console_entry
-from tests.sinks.conftest import FAST, PATIENT
+from tests.sinks.conftest import FAST, HANGS
 from tests.sinks.servers import BulkServer, Faults, HecServer
 
 pytestmark = pytest.mark.slow
@@ -45,11 +45,11 @@ def test_run_with_sinks_under_faults(tmp_path: Path) -> None:
         proc = subprocess.run(
             [
                 *console_entry(), "run", "--input", "samples", "--output", str(out),
-                "--sink", f"hec:{hec.url}?index=audit&ack=true&ack_poll=0.01&ack_timeout=0.15&retries=10&{FAST}",
-                "--sink", f"elastic:{es.url}?index=cloudaudit-{{date}}&retries=10&{FAST}",
+                "--sink", f"hec:{hec.url}?index=audit&ack=true&ack_poll=0.01&ack_timeout=0.15&retries=10&{HANGS}",
+                "--sink", f"elastic:{es.url}?index=cloudaudit-{{date}}&retries=10&{HANGS}",
                 # Its breaker is kept shut (retries run out per batch), and its dead letters allowed. No acks,
-                # so a stalled answer sent again would be a duplicate: PATIENT.
-                "--sink", f"hec:{bad.url}?retries=1&breaker_batches=1000&{PATIENT}", "--max-deadletter-ratio", "1",
+                # so a stalled answer sent again would be a duplicate: FAST's patient timeout.
+                "--sink", f"hec:{bad.url}?retries=1&breaker_batches=1000&{FAST}", "--max-deadletter-ratio", "1",
             ],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
         )

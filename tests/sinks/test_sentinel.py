@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.sinks import make_sink
 from pipelines.sinks.sentinel import COLUMNS, stream_declaration
-from tests.sinks.conftest import FAST, PATIENT, check_exactly_once
+from tests.sinks.conftest import FAST, check_exactly_once
 from tests.sinks.servers import Faults, IngestionServer, TokenServer, self_signed_cert
 
 DCR = "dcr-00112233445566778899aabbccddeeff"
@@ -51,8 +51,8 @@ def azure(cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[
         yield Azure(cert[0], cert[1], tokens)
 
 
-def value(srv: IngestionServer, extra: str = "", timing: str = FAST) -> str:
-    return f"sentinel:{srv.url}?dcr={DCR}&stream={STREAM}&{timing}" + (f"&{extra}" if extra else "")
+def value(srv: IngestionServer, extra: str = "") -> str:
+    return f"sentinel:{srv.url}?dcr={DCR}&stream={STREAM}&{FAST}" + (f"&{extra}" if extra else "")
 
 
 def test_rows_have_the_table_columns_and_the_event(event_lines: list[bytes], azure: Azure) -> None:
@@ -82,7 +82,7 @@ def test_fault_injection_every_event_once_or_dead_lettered(
 ) -> None:
     faults = Faults(seed=seed, p429=0.12, p503=0.12, reset=0.12, timeout=0.05, hang_seconds=5, retry_after="2")
     with IngestionServer(TOKEN, DCR, azure.cert, azure.key, faults=faults) as srv:
-        sink = make_sink(value(srv, "batch_events=15&retries=10", PATIENT))
+        sink = make_sink(value(srv, "batch_events=15&retries=10"))
         result = sink.send(event_lines)
         sink.close()
     check_exactly_once(event_lines, result, srv.ids())
