@@ -56,18 +56,17 @@ def normalize(root: Path, files: list[str]) -> tuple[float, int]:
 def enriched_events(root: Path, files: list[str]) -> list[Any]:
     from connectors.normalize import Normalizer
     from enrichers.config import EnrichmentConfig
-    from enrichers.context import load_context
-    from schemas.event import Event
+    from enrichers.context import enriched_event, load_context
 
     ctx = load_context(EnrichmentConfig.from_file(str(ROOT / "examples" / "reference" / "enrichment.yaml")))
     counts: Counter[str] = Counter()
     seen: dict[str, Any] = {}
-    n = Normalizer()
+    n = Normalizer(documents=True)
     for rel in files:
         with open(root / rel, "rb") as f:
             for r in n.stream(f, rel):
-                if isinstance(r, Event) and r.id not in seen:
-                    seen[r.id] = ctx.enrich(r, counts)
+                if type(r) is dict and r["id"] not in seen:  # an event, as its canonical document
+                    seen[r["id"]] = enriched_event(r, ctx, counts)
     return list(seen.values())
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from connectors.errors import NonEvent
 from connectors.normalize import Normalizer
@@ -25,6 +26,9 @@ from enrichers.config import EnrichmentConfig
 from enrichers.context import EnrichmentContext, enriched_event, load_context
 from schemas.deadletter import DeadLetter
 from schemas.event import Event
+
+if TYPE_CHECKING:
+    from schemas.fastpath import Doc
 
 TEST_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference", "enrichment.yaml")
 KINDS = ("match", "nomatch")
@@ -59,7 +63,7 @@ def events_of_file(path: str, ctx: EnrichmentContext | None, normalizer: Normali
         list[Event], list[str]]:
     """Normalize and enrich one file; the second value lists records that did not become events.
 
-    A normalizer given should yield documents (``Normalizer(documents=True)``): each event is validated once.
+    A normalizer given must yield documents (``Normalizer(documents=True)``): each event is validated once.
     """
     normalizer = normalizer or Normalizer(documents=True)
     with open(path, "rb") as f:
@@ -73,7 +77,7 @@ def events_of_file(path: str, ctx: EnrichmentContext | None, normalizer: Normali
         elif isinstance(r, NonEvent):
             bad.append(f"not an event: {r.kind}")
         else:
-            events.append(enriched_event(r, ctx, counts))
+            events.append(enriched_event(cast("Doc", r), ctx, counts))
     return events, bad
 
 

@@ -259,15 +259,11 @@ def enrich_document(doc: Doc, context: EnrichmentContext | None, counts: Any, ke
     return doc
 
 
-def enriched_event(result: Event | Doc, context: EnrichmentContext | None, counts: Any) -> Event:
-    """A normalized event, enriched when there is a context, as the ``Event`` model that rules read.
-
-    Give it the canonical document (``Normalizer(documents=True)``): the chain enriches the document and the
-    model is validated once. A model costs a dump and a second validation (``EnrichmentContext.enrich``).
-    """
-    if isinstance(result, Event):
-        return context.enrich(result, counts) if context is not None else result
-    return Event.model_validate(context.chain.apply(result, counts) if context is not None else result)
+def enriched_event(doc: Doc, context: EnrichmentContext | None, counts: Any) -> Event:
+    """A normalized event's canonical document (``Normalizer(documents=True)``), enriched when there is a
+    context, as the ``Event`` model that rules read: validated once, where enriching a model costs a dump
+    and a second validation (``EnrichmentContext.enrich``)."""
+    return Event.model_validate(enrich_document(doc, context, counts))
 
 
 def load_context(config: EnrichmentConfig) -> EnrichmentContext:
